@@ -1,0 +1,1 @@
+"""Anomaly and degradation detection (pure core)."""

@@ -1,0 +1,1 @@
+"""gatewatch daemon: composition root (CLI, config, wiring, signals)."""

@@ -1,0 +1,1 @@
+"""Rule language and evaluation engine (pure: readings + clock in, events out)."""

@@ -1,0 +1,1 @@
+"""MQTT ingest, payload decoding, asset registry and time-series stores."""

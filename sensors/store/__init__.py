@@ -1,0 +1,1 @@
+"""Time-series store backends behind the Store protocol."""
