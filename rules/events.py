@@ -1,0 +1,70 @@
+"""The contract between the rule engine and the ticketing client.
+
+The engine emits AlertEvent values; ticketing_client turns them into ticket
+actions according to the rule's TicketPolicy. Frozen, slotted, pure data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from gatewatch.sensors.assets import Asset
+
+
+class EventKind(StrEnum):
+    FIRED = "fired"  # pending -> firing (or still firing when a silence/window ends)
+    UPDATED = "updated"  # still firing: emitted every policy.update_interval (event time)
+    RESOLVED = "resolved"  # firing -> inactive after clear level / clear_for
+    ESCALATED = "escalated"  # the engine raised the priority (e.g. repetition grew)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """What to do when a ticket is not acknowledged within the SLA (once per level)."""
+
+    after: float  # seconds after creation without acknowledgement
+    raise_priority_to: int | None = None  # e.g. 1
+    queue: str | None = None  # supervisor queue / group
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPolicy:
+    update_interval: float | None = None  # seconds between update comments while firing
+    escalations: tuple[Escalation, ...] = ()
+    resolve_on_clear: bool = True  # else leave open with a recovery comment
+    reopen_window: float = 86_400.0  # firing again within this after resolve -> reopen
+    escalate_after_reopens: int = 2  # DESIGN.md incident 6
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    kind: EventKind
+    incident_key: str  # stable: rule id + series or group key; the desk stores it
+    rule_id: str
+    priority: int  # 1 (critical) .. 4
+    title: str
+    body: str
+    ts: float  # event time (epoch seconds)
+    since: float  # firing since
+    asset: Asset | None = None  # the asset card for the ticket
+    site: str = ""
+    metric: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    unit: str | None = None
+    trend_per_min: float | None = None
+    potentially_critical: bool = False  # repetition (DESIGN.md incident 3)
+    predictive: bool = False  # from anomaly/ (DESIGN.md incident 7)
+    related: tuple[str, ...] = ()  # incident keys of grouped occurrences
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    policy: TicketPolicy = field(default_factory=TicketPolicy)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.priority <= 4:
+            raise ValueError(f"priority must be 1..4, got {self.priority}")
+        if not self.incident_key:
+            raise ValueError("incident_key must not be empty")
