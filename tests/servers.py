@@ -53,7 +53,7 @@ class Mosquitto:
     def start(self) -> Mosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = subprocess.Popen(
-            [binary, "-c", str(self.config())], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [binary, "-c", str(self.config())], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_port(self.port)
         return self
@@ -67,3 +67,55 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def publish_many(
+    port: int,
+    messages: list[tuple[str, bytes]],
+    *,
+    qos: int = 1,
+    client_id: str = "test-publisher",
+    timeout: float = 120.0,
+) -> int:
+    """Publish and wait for every PUBACK; reconnect and resend on broker loss.
+
+    Returns how many publishes were attempted (resends included).
+    """
+    import paho.mqtt.client as mqtt
+
+    def connect() -> mqtt.Client:
+        deadline = time.monotonic() + timeout
+        while True:
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+            c.max_inflight_messages_set(500)
+            c.max_queued_messages_set(0)
+            try:
+                c.connect("127.0.0.1", port)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+                continue
+            c.loop_start()
+            return c
+
+    client, attempts, i = connect(), 0, 0
+    window = 500
+    while i < len(messages):
+        chunk = messages[i : i + window]
+        infos = [client.publish(t, p, qos=qos) for t, p in chunk]
+        attempts += len(chunk)
+        try:
+            for info in infos:
+                info.wait_for_publish(timeout=10)
+            if not all(info.is_published() for info in infos):
+                raise RuntimeError("not acknowledged")
+        except (RuntimeError, ValueError):
+            client.loop_stop()
+            client.disconnect()
+            client = connect()
+            continue  # resend the chunk: duplicates collapse in the store
+        i += len(chunk)
+    client.loop_stop()
+    client.disconnect()
+    return attempts

@@ -1,0 +1,66 @@
+"""A simulated building publishing realistic telemetry over MQTT (for the demo).
+
+Pure generation (``frames``) is apart from publishing (``Publisher``), so the
+values are testable without a broker. Formats are mixed on purpose: plain
+numbers, ``{value, ts}`` objects, multi-metric JSON and SenML, plus the odd
+garbage payload a real site sends, which ingest must dead-letter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    payload: bytes
+
+
+def frames(site: str, t: float, rng: random.Random) -> list[Message]:
+    """One second of the building at time t (epoch seconds)."""
+    day = 2 * math.pi * (t % 86_400) / 86_400
+    out = [_lift(site, "lift-1", t, rng), _lift(site, "lift-2", t, rng)]
+    temp = 22.0 + 0.8 * math.sin(day) + rng.gauss(0, 0.05)
+    out.append(Message(f"building/{site}/server-room/temperature", f"{temp:.2f}".encode()))
+    humidity = [{"bn": "", "n": "humidity", "u": "%", "v": round(45 + rng.gauss(0, 0.5), 1)}]
+    out.append(Message(f"devices/{site}/server-room", json.dumps(humidity).encode()))
+    for i, base in enumerate((1.1, 1.4, 2.2), start=1):
+        rms = base * (1 + 0.1 * math.sin(day * 24)) + abs(rng.gauss(0, 0.05))
+        doc = {"ts": round(t, 3), "rms": round(rms, 3), "peak": round(rms * 2.9, 3)}
+        out.append(Message(f"building/{site}/pump-{i}/vibration", json.dumps(doc).encode()))
+    if rng.random() < 0.02:
+        out.append(Message(f"building/{site}/door-f3/fault_code", b"E-17"))  # not a number
+    if rng.random() < 0.01:
+        out.append(Message(f"building/{site}/server-room/temperature", b"-999"))  # broken probe
+    return out
+
+
+def _lift(site: str, lift: str, t: float, rng: random.Random) -> Message:
+    value = {"value": round(3.0 + abs(rng.gauss(0, 0.3)), 2), "ts": round(t, 3), "unit": "s"}
+    return Message(f"building/{site}/{lift}/door_close_time", json.dumps(value).encode())
+
+
+class Publisher:
+    """Publishes simulator frames to a broker with paho-mqtt (QoS 1)."""
+
+    def __init__(self, host: str, port: int, client_id: str = "demo-building") -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        self.sent = 0
+
+    def publish(self, messages: Iterator[Message] | list[Message]) -> None:
+        for m in messages:
+            self.client.publish(m.topic, m.payload, qos=1)
+            self.sent += 1
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
