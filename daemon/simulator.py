@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class Publisher:
     """Publishes simulator frames to a broker with paho-mqtt (QoS 1)."""
 
     def __init__(self, host: str, port: int, client_id: str = "demo-building") -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.connect(host, port)
         self.client.loop_start()
         self.sent = 0
