@@ -1,0 +1,130 @@
+"""The store-and-forward queue in readings.db, seen from the forwarder.
+
+SqliteStore appends every reading it writes to ``forward_queue`` (seq, series_id,
+ts in ms, value) in the same transaction as the reading itself. The forwarder
+reads the head of the queue in seq order, and deletes rows only once the server
+has accepted them (``ack``). Rows the server will never accept are moved to
+``forward_parked`` with the reason (``park``), so one bad reading cannot stall
+the queue; they stay there for inspection and can be requeued with SQL (README).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PARKED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS forward_parked (
+    seq INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+    value REAL NOT NULL, parked_at REAL NOT NULL, reason TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRow:
+    seq: int
+    series_id: int
+    ts_ms: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesTags:
+    site: str
+    asset: str
+    metric: str
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    queued: int
+    head_ts_ms: int | None  # timestamp of the next reading to forward
+    parked: int
+
+
+class ForwardQueue:
+    """Read, acknowledge and park queued rows. One thread uses an instance."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        if not _has_table(self._conn, "forward_queue"):
+            self._conn.close()
+            raise RuntimeError(
+                f"{path} has no forward_queue table: open SqliteStore(..., forward=True) first"
+            )
+        self._conn.executescript(PARKED_SCHEMA)
+
+    def head(self, limit: int) -> list[QueuedRow]:
+        rows = self._conn.execute(
+            "SELECT seq, series_id, ts, value FROM forward_queue ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [QueuedRow(int(s), int(sid), int(ts), float(v)) for s, sid, ts, v in rows]
+
+    def series(self, ids: Iterable[int]) -> dict[int, SeriesTags]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT id, site, asset, metric, unit FROM series WHERE id IN ({marks})",  # noqa: S608
+            wanted,
+        )
+        return {int(row[0]): SeriesTags(*row[1:]) for row in rows}
+
+    def ack(self, rows: Sequence[QueuedRow]) -> None:
+        """The server accepted these rows: delete them from the queue."""
+        with _transaction(self._conn):
+            self._delete(rows)
+
+    def park(self, rows: Sequence[QueuedRow], reason: str, now: float) -> None:
+        """Move rows the server will never accept to forward_parked, with the reason."""
+        with _transaction(self._conn):
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO forward_parked VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.seq, r.series_id, r.ts_ms, r.value, now, reason) for r in rows],
+            )
+            self._delete(rows)
+
+    def _delete(self, rows: Sequence[QueuedRow]) -> None:
+        self._conn.executemany("DELETE FROM forward_queue WHERE seq = ?", [(r.seq,) for r in rows])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def queue_figures(path: Path) -> QueueFigures:
+    """Queue length, head timestamp and parked rows, read on a fresh connection (any thread)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as conn:
+        queued, head = conn.execute(
+            "SELECT COUNT(*), (SELECT ts FROM forward_queue ORDER BY seq LIMIT 1)"
+            " FROM forward_queue"
+        ).fetchone()
+        parked = 0
+        if _has_table(conn, "forward_parked"):
+            parked = conn.execute("SELECT COUNT(*) FROM forward_parked").fetchone()[0]
+    return QueueFigures(int(queued), None if head is None else int(head), int(parked))
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return row.fetchone() is not None
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
