@@ -92,6 +92,21 @@ class VictoriaMetrics:
             out[labels] = sorted(zip(series["timestamps"], series["values"], strict=True))
         return out
 
+    def samples_when(
+        self, match: str, count: int, timeout: float = 10.0
+    ) -> dict[tuple[tuple[str, str], ...], list[tuple[int, float]]]:
+        """``samples`` once at least ``count`` samples are visible (or at the timeout).
+
+        Right after a restart VictoriaMetrics makes rows of series it has not seen
+        since start searchable a moment after it accepted them, force_flush or not.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.samples(match)
+            if sum(map(len, got.values())) >= count or time.monotonic() > deadline:
+                return got
+            time.sleep(0.1)
+
     def log(self) -> str:
         path = self.workdir / "vm.log"
         return path.read_text(errors="replace") if path.exists() else ""

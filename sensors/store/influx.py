@@ -54,6 +54,7 @@ from influxdb_client.rest import ApiException
 
 log = structlog.get_logger("gatewatch.influx")
 RETRY_AFTER_MAX = 300.0
+LAG_LOG_EVERY = 60.0
 DETAIL_MAX = 300
 
 
@@ -142,7 +143,7 @@ class InfluxForwarder:
         log.info("influx_forwarder_started", url=s.url, org=s.org, bucket=s.bucket)
 
     def stop(self) -> None:
-        """Finish the write in flight (bounded by the timeout) and stop; the queue stays."""
+        """Send one last batch if the server is up, then stop; what is left stays queued."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(2 * self.settings.timeout + 5)
@@ -175,14 +176,29 @@ class InfluxForwarder:
     # -- the thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        next_report = time.monotonic() + LAG_LOG_EVERY
         while not self._stopping.is_set():
-            try:
-                delay = self._cycle()
-            except Exception:  # a broken database or a bug must not end forwarding
-                log.exception("influx_forwarder_error")
-                delay = self._backoff.next()
+            delay = self._guarded(self._cycle)
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + LAG_LOG_EVERY
+                self._guarded(self._report_lag)
             if delay > 0:
                 self._stopping.wait(delay)
+        if self._consecutive == 0:  # the server is up: send what the drain just stored
+            self._guarded(self._cycle)
+
+    def _guarded(self, step: Callable[[], float]) -> float:
+        try:
+            return step()
+        except Exception:  # a broken database or a bug must not end forwarding
+            log.exception("influx_forwarder_error")
+            return float(self._backoff.next())
+
+    def _report_lag(self) -> float:
+        lag = self.lag()
+        if lag.queued or lag.consecutive_failures:
+            log.info("influx_lag", **_public(lag))
+        return 0.0
 
     def _cycle(self) -> float:
         """Forward one batch; return how long to wait before the next one."""
@@ -210,6 +226,7 @@ class InfluxForwarder:
                 mid = len(part) // 2
                 pending += [part[mid:], part[:mid]]  # first half is popped first: order kept
             elif attempt.verdict is Verdict.REJECTED and self._refused_in_a_row < self.park_breaker:
+                self._refused_in_a_row += 1
                 self._park(part, attempt.detail)
             elif attempt.verdict is Verdict.REJECTED:
                 return Attempt(Verdict.CONFIG, f"breaker open: {attempt.detail}")
@@ -274,14 +291,12 @@ class InfluxForwarder:
         with self._lock:
             self._sent += len(rows)
             self._last_success = self.clock()
-            self._refused_in_a_row = 0
+        self._refused_in_a_row = 0
 
     def _park(self, rows: Sequence[QueuedRow], reason: str) -> None:
         assert self._queue is not None
         now = self.clock()
         self._queue.park(rows, reason, now)
-        with self._lock:
-            self._refused_in_a_row += len(rows)
         first = rows[0]
         suppressed = self._limiter.allow(("parked", first.series_id, reason), now)
         if suppressed is not None:
