@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gatewatch.daemon import cli_influx
 from gatewatch.sensors.yamlsource import ConfigError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     bi.add_argument("--publishers", type=int, default=4)
     bi.add_argument("--qos", type=int, choices=(0, 1), action="append")
     bi.add_argument("--json", action="store_true")
+    cli_influx.register(bsub)
     cfg = sub.add_parser("config", help="configuration tools")
     csub = cfg.add_subparsers(dest="config_cmd", required=True)
     cc = csub.add_parser("check", help="validate the whole configuration")
@@ -50,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if (code := cli_influx.dispatch(args)) is not None:
+        return int(code)
     if args.command == "run":
         return _run(args.config)
     if args.command == "demo":

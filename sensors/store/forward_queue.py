@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PARKED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS forward_parked (
@@ -24,8 +25,10 @@ CREATE TABLE IF NOT EXISTS forward_parked (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedRow:
+class QueuedRow(NamedTuple):
+    """One queued reading. A NamedTuple, not a dataclass: a backlog of millions is read
+    through here, and building tuples straight from the cursor is ~3x cheaper."""
+
     seq: int
     series_id: int
     ts_ms: int
@@ -67,7 +70,7 @@ class ForwardQueue:
         rows = self._conn.execute(
             "SELECT seq, series_id, ts, value FROM forward_queue ORDER BY seq LIMIT ?", (limit,)
         )
-        return [QueuedRow(int(s), int(sid), int(ts), float(v)) for s, sid, ts, v in rows]
+        return list(map(QueuedRow._make, rows))
 
     def series(self, ids: Iterable[int]) -> dict[int, SeriesTags]:
         wanted = sorted(set(ids))
@@ -81,9 +84,16 @@ class ForwardQueue:
         return {int(row[0]): SeriesTags(*row[1:]) for row in rows}
 
     def ack(self, rows: Sequence[QueuedRow]) -> None:
-        """The server accepted these rows: delete them from the queue."""
+        """The server accepted these rows (a run of the head, in seq order): delete them.
+
+        One range delete: every row between the first and the last seq was read
+        with them (``head`` reads in seq order) and new rows get a higher seq, so
+        the range holds exactly these rows and ones already parked.
+        """
         with _transaction(self._conn):
-            self._delete(rows)
+            self._conn.execute(
+                "DELETE FROM forward_queue WHERE seq BETWEEN ? AND ?", (rows[0].seq, rows[-1].seq)
+            )
 
     def park(self, rows: Sequence[QueuedRow], reason: str, now: float) -> None:
         """Move rows the server will never accept to forward_parked, with the reason."""

@@ -30,7 +30,6 @@ sent to the server only; it is never logged.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -214,33 +213,33 @@ class InfluxForwarder:
 
     def _deliver(self, rows: Sequence[QueuedRow]) -> Attempt | None:
         """Send rows in order, isolating refused ones; the failed attempt if it must wait."""
-        pending = [self._sendable(rows)]
+        good, lines = self._encode(rows)
+        pending = [(0, len(good))]  # [start, end) runs of good/lines, next run last
         while pending:
-            part = pending.pop()
-            if not part:
+            start, end = pending.pop()
+            if start == end:
                 continue
-            attempt = self._send(part)
+            attempt = self._send(lines[start:end])
             if attempt.verdict is Verdict.ACCEPTED:
-                self._accepted(part)
-            elif attempt.verdict is Verdict.REJECTED and len(part) > 1:
-                mid = len(part) // 2
-                pending += [part[mid:], part[:mid]]  # first half is popped first: order kept
+                self._accepted(good[start:end])
+            elif attempt.verdict is Verdict.REJECTED and end - start > 1:
+                mid = (start + end) // 2
+                pending += [(mid, end), (start, mid)]  # the first half goes first: order kept
             elif attempt.verdict is Verdict.REJECTED and self._refused_in_a_row < self.park_breaker:
                 self._refused_in_a_row += 1
-                self._park(part, attempt.detail)
+                self._park(good[start:end], attempt.detail)
             elif attempt.verdict is Verdict.REJECTED:
                 return Attempt(Verdict.CONFIG, f"breaker open: {attempt.detail}")
             else:
                 return attempt
         return None
 
-    def _send(self, rows: Sequence[QueuedRow]) -> Attempt:
-        body = "\n".join(line(self._prefix(r.series_id), r.ts_ms, r.value) for r in rows)
+    def _send(self, lines: Sequence[str]) -> Attempt:
         try:
             self._write.write(
                 bucket=self.settings.bucket,
                 org=self.settings.org,
-                record=body,
+                record="\n".join(lines),
                 write_precision=WritePrecision.MS,
             )
         except ApiException as exc:
@@ -250,21 +249,25 @@ class InfluxForwarder:
             return Attempt(Verdict.RETRY, f"{type(exc).__name__}: {_short(str(exc))}")
         return Attempt(Verdict.ACCEPTED)
 
-    def _sendable(self, rows: Sequence[QueuedRow]) -> list[QueuedRow]:
-        """Rows line protocol can carry; the others are parked before sending."""
-        self._load_series([r.series_id for r in rows if r.series_id not in self._prefixes])
+    def _encode(self, rows: Sequence[QueuedRow]) -> tuple[list[QueuedRow], list[str]]:
+        """Rows line protocol can carry, with their lines; the others are parked unsent."""
+        prefixes = self._prefixes
+        self._load_series({r.series_id for r in rows} - prefixes.keys())
         good: list[QueuedRow] = []
+        lines: list[str] = []
         for r in rows:
-            prefix = self._prefixes[r.series_id]
-            if isinstance(prefix, UnsendableError):
-                self._park([r], str(prefix))
-            elif not math.isfinite(r.value):
-                self._park([r], f"{r.value} cannot be written as a line protocol float")
-            else:
-                good.append(r)
-        return good
+            prefix = prefixes[r.series_id]
+            try:
+                if isinstance(prefix, UnsendableError):
+                    raise prefix
+                lines.append(line(prefix, r.ts_ms, r.value))
+            except UnsendableError as exc:
+                self._park([r], str(exc))
+                continue
+            good.append(r)
+        return good, lines
 
-    def _load_series(self, ids: list[int]) -> None:
+    def _load_series(self, ids: set[int]) -> None:
         if not ids:
             return
         assert self._queue is not None
@@ -277,11 +280,6 @@ class InfluxForwarder:
                 self._prefixes[sid] = series_prefix(tags.site, tags.asset, tags.metric, tags.unit)
             except UnsendableError as exc:
                 self._prefixes[sid] = exc
-
-    def _prefix(self, series_id: int) -> str:
-        prefix = self._prefixes[series_id]
-        assert isinstance(prefix, str)
-        return prefix
 
     # -- bookkeeping --------------------------------------------------------------
 
