@@ -33,6 +33,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -139,7 +140,7 @@ class InfluxForwarder:
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
         self._thread = threading.Thread(target=self._run, name="influx-forwarder", daemon=True)
         self._thread.start()
-        log.info("influx_forwarder_started", url=s.url, org=s.org, bucket=s.bucket)
+        log.info("influx_forwarder_started", url=safe_url(s.url), org=s.org, bucket=s.bucket)
 
     def stop(self) -> None:
         """Send one last batch if the server is up, then stop; what is left stays queued."""
@@ -326,7 +327,7 @@ class InfluxForwarder:
 
     def _log_failure(self, attempt: Attempt, delay: float, suppressed: int) -> None:
         fields = {
-            "url": self.settings.url,
+            "url": safe_url(self.settings.url),
             "bucket": self.settings.bucket,
             "error": attempt.detail,
             "retry_in_s": round(delay, 2),
@@ -356,6 +357,16 @@ class InfluxForwarder:
         assert self._queue is not None
         tags = self._queue.series([series_id]).get(series_id)
         return f"#{series_id}" if tags is None else f"{tags.site}/{tags.asset}/{tags.metric}"
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password@, fit for logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{netloc}"))
 
 
 def _short(text: object) -> str:

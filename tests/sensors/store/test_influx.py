@@ -24,7 +24,13 @@ import pytest
 from gatewatch.daemon.config import InfluxSettings
 from gatewatch.sensors.backoff import Backoff
 from gatewatch.sensors.reading import Reading
-from gatewatch.sensors.store.influx import ForwardLag, InfluxForwarder, Verdict, classify
+from gatewatch.sensors.store.influx import (
+    ForwardLag,
+    InfluxForwarder,
+    Verdict,
+    classify,
+    safe_url,
+)
 from gatewatch.sensors.store.lineproto import (
     UnsendableError,
     format_value,
@@ -92,8 +98,11 @@ def expected_line(r: Reading) -> str:
 class ScriptedInflux:
     """Loopback HTTP server answering /api/v2/write with a scripted status."""
 
-    def __init__(self, respond: Callable[[list[str]], int]) -> None:
+    def __init__(
+        self, respond: Callable[[list[str]], int], headers: dict[str, str] | None = None
+    ) -> None:
         self.respond = respond
+        self.times: list[float] = []
         self.requests: list[tuple[int, list[str], str]] = []
         outer = self
 
@@ -103,7 +112,10 @@ class ScriptedInflux:
                 lines = body.split("\n")
                 status = outer.respond(lines)
                 outer.requests.append((status, lines, self.headers.get("Authorization", "")))
+                outer.times.append(time.monotonic())
                 self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 payload = b""
                 if status >= 400:
                     payload = json.dumps({"code": "invalid", "message": f"scripted {status}"})
@@ -289,6 +301,24 @@ def test_server_errors_keep_every_row_until_accepted_and_order_is_kept(
     lag = fwd.lag()
     assert (lag.failures, lag.consecutive_failures, lag.sent, lag.parked) == (6, 0, 300, 0)
     assert lag.last_success is not None
+
+
+def test_retry_after_is_honoured(store: SqliteStore) -> None:
+    answers = iter([429])
+    server = ScriptedInflux(lambda lines: next(answers, 204), {"Retry-After": "1"})
+    store.write(readings(5, 1_764_000_000.0), [])
+    fwd = forwarder(store, server.url)  # its own backoff would retry within 50 ms
+    fwd.start()
+    wait_for(lambda: fwd.lag().queued == 0, 10, "the retry")
+    fwd.stop()
+    server.close()
+    assert [status for status, _, _ in server.requests] == [429, 204]
+    assert server.times[1] - server.times[0] >= 0.95
+
+
+def test_credentials_in_the_url_are_not_logged() -> None:
+    assert safe_url("http://user:pw@influx:8086/x") == "http://***@influx:8086/x"
+    assert safe_url("https://influx.example.org") == "https://influx.example.org"
 
 
 def test_a_wrong_token_keeps_the_data_and_says_what_to_fix(store: SqliteStore) -> None:
