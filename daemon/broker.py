@@ -37,17 +37,23 @@ def find_mosquitto() -> str:
 class LocalMosquitto:
     """A mosquitto subprocess in ``workdir`` listening on 127.0.0.1:<port>."""
 
-    def __init__(self, workdir: Path, *, port: int | None = None, extra: str = "") -> None:
+    def __init__(
+        self, workdir: Path, *, port: int | None = None, extra: str = "", anonymous: bool = True
+    ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
         self.extra = extra
+        self.anonymous = anonymous
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> LocalMosquitto:
         conf = self.workdir / "mosquitto.conf"
+        # user root: started by root, mosquitto would otherwise switch to its own
+        # user and could no longer write the persistence file in our workdir.
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {self.workdir}/\n"
+            f"listener {self.port} 127.0.0.1\n"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\nuser root\n"
+            f"persistence true\npersistence_location {self.workdir}/\nautosave_interval 1\n"
             "max_queued_messages 1000000\nmax_inflight_messages 0\n"
             f"log_dest file {self.workdir}/mosquitto.log\n{self.extra}"
         )
@@ -76,6 +82,10 @@ class LocalMosquitto:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def __enter__(self) -> LocalMosquitto:
         return self.start()

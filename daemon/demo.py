@@ -23,6 +23,7 @@ from gatewatch.daemon.config import Config, parse_config
 from gatewatch.daemon.logs import setup_logging
 from gatewatch.daemon.service import build_pipeline
 from gatewatch.daemon.simulator import Publisher, frames
+from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.reading import Reading
 
 DEMO_CONFIG = """
@@ -95,8 +96,8 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
             publisher.publish(frames("demo", time.time(), rng))
             await asyncio.sleep(0.1)
         say(_line(tick, tally, before, p.ingest.stats.dead_letters))
-    await asyncio.to_thread(publisher.close)
-    await asyncio.sleep(0.5)  # let the last messages arrive
+    acked = await asyncio.to_thread(publisher.close)
+    await _settle(p.ingest, acked)
     await p.ingest.drain()
     p.subscriber.stop()
     await source
@@ -108,6 +109,13 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
     if not quiet:
         _print_table(summary, tally)
     return summary
+
+
+async def _settle(ingest: Ingest, expected: int, timeout: float = 10.0) -> None:
+    """Wait until every message the broker acknowledged has reached the store."""
+    deadline = time.monotonic() + timeout
+    while ingest.stats.messages_durable < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def _line(tick: int, tally: Tally, before: int, dead: Counter[str]) -> str:

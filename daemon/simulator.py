@@ -53,15 +53,25 @@ class Publisher:
 
     def __init__(self, host: str, port: int, client_id: str = "demo-building") -> None:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.max_queued_messages_set(0)
         self.client.connect(host, port)
         self.client.loop_start()
-        self.sent = 0
+        self._infos: list[mqtt.MQTTMessageInfo] = []
+
+    @property
+    def sent(self) -> int:
+        return len(self._infos)
 
     def publish(self, messages: Iterator[Message] | list[Message]) -> None:
         for m in messages:
-            self.client.publish(m.topic, m.payload, qos=1)
-            self.sent += 1
+            self._infos.append(self.client.publish(m.topic, m.payload, qos=1))
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> int:
+        """Wait for the broker's PUBACKs, disconnect; return how many it acknowledged."""
+        for info in self._infos:
+            if not info.is_published():
+                info.wait_for_publish(timeout)
+        acked = sum(1 for info in self._infos if info.is_published())
         self.client.loop_stop()
         self.client.disconnect()
+        return acked

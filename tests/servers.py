@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import signal
 import socket
-import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from gatewatch.daemon.broker import LocalMosquitto, free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["Mosquitto", "free_port", "publish_many", "wait_port"]
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:
@@ -27,46 +20,8 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-@dataclass
-class Mosquitto:
+class Mosquitto(LocalMosquitto):
     """A mosquitto broker in a temp dir; restartable with its persistence."""
-
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    extra: str = ""
-    proc: subprocess.Popen[bytes] | None = None
-
-    def config(self) -> Path:
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {self.workdir}/\n"
-            "autosave_interval 1\n"
-            "max_queued_messages 1000000\n"
-            "max_inflight_messages 0\n"
-            f"log_dest file {self.workdir}/mosquitto.log\n" + self.extra
-        )
-        return conf
-
-    def start(self) -> Mosquitto:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(self.config())], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_port(self.port)
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 def publish_many(

@@ -69,6 +69,7 @@ class Connection(asyncio.Protocol):
         self._waiters: dict[int, asyncio.Future[codec.Control]] = {}
         self.last_received = time.monotonic()
         self.paused = False
+        self._backlog: list[codec.Publish | codec.Control] = []
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -83,12 +84,18 @@ class Connection(asyncio.Protocol):
             log.error("mqtt_malformed_frame", error=str(exc))
             self.abort(MqttError(f"malformed frame from broker: {exc}"))
             return
+        self._dispatch(packets)
+
+    def _dispatch(self, packets: list[codec.Publish | codec.Control]) -> None:
         on_publish = self.sink.on_publish
-        for pkt in packets:
+        for i, pkt in enumerate(packets):
             if type(pkt) is codec.Publish:
                 on_publish(pkt, self)
             else:
                 self._control(pkt)
+            if self.paused:  # backpressure: keep the rest of this read for resume()
+                self._backlog = packets[i + 1 :]
+                return
 
     def connection_lost(self, exc: Exception | None) -> None:
         for fut in self._waiters.values():
@@ -136,8 +143,12 @@ class Connection(asyncio.Protocol):
     def resume(self) -> None:
         if self.alive and self.paused:
             self.paused = False
-            assert self.transport is not None
-            self.transport.resume_reading()
+            backlog, self._backlog = self._backlog, []
+            if backlog:
+                self._dispatch(backlog)
+            if not self.paused:
+                assert self.transport is not None
+                self.transport.resume_reading()
 
     def abort(self, exc: Exception) -> None:
         if not self.closed.done():

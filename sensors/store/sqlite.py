@@ -75,10 +75,11 @@ class SqliteStore:
         self._conn = connect(path, state_path, synchronous=synchronous)
         self._lock = threading.Lock()
         self._ids: dict[tuple[str, str, str], int] = {}
-        for sid, site, asset, metric in self._conn.execute(
-            "SELECT id, site, asset, metric FROM series"
-        ):
-            self._ids[(site, asset, metric)] = sid
+        self._load_ids()
+
+    def _load_ids(self) -> None:
+        rows = self._conn.execute("SELECT id, site, asset, metric FROM series")
+        self._ids = {(site, asset, metric): sid for sid, site, asset, metric in rows}
 
     def _series_id(self, r: Reading) -> int:
         key = (r.site, r.asset, r.metric)
@@ -122,6 +123,7 @@ class SqliteStore:
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._load_ids()  # forget series ids of the rolled-back transaction
                 raise
 
     def prune(self, now: float) -> int:
