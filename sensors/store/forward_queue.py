@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS forward_parked (
 class QueuedRow(NamedTuple):
     """One queued reading. A NamedTuple, not a frozen dataclass: a backlog of millions
     is read through here, and ``map(QueuedRow._make, cursor)`` built 5000 rows 5x
-    faster than the dataclass (timeit, 0.3 ms vs 1.5 ms per batch on this machine)."""
+    faster than the dataclass (timeit: 2.9 ms vs 14.7 ms per batch on this machine)."""
 
     seq: int
     series_id: int
