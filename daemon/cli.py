@@ -118,7 +118,8 @@ def _config_check(path: Path, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps({**summary, "errors": []}))
     else:
-        print(f"{path}: OK — {len(cfg.assets)} assets, topics {', '.join(summary['topics'])}")
+        topics = ", ".join(t.pattern for t in cfg.topics)
+        print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}")
     return EXIT_OK
 
 

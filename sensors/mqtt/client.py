@@ -92,7 +92,7 @@ class Connection(asyncio.Protocol):
             if type(pkt) is codec.Publish:
                 on_publish(pkt, self)
             else:
-                self._control(pkt)
+                self._control(pkt)  # type: ignore[arg-type]  # exact-type check for speed
             if self.paused:  # backpressure: keep the rest of this read for resume()
                 self._backlog = packets[i + 1 :]
                 return
