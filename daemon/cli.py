@@ -73,14 +73,16 @@ def _run(path: Path) -> int:
     from gatewatch.daemon.config import load_config
     from gatewatch.daemon.logs import setup_logging
     from gatewatch.daemon.service import install_signal_handlers, run_pipeline
+    from gatewatch.daemon.supervise import Supervisor
 
     cfg = load_config(path)
     setup_logging(cfg.log_level, cfg.log_format)
 
     async def main() -> None:
         stop = asyncio.Event()
-        install_signal_handlers(stop)
-        await run_pipeline(cfg, stop)
+        supervisor = Supervisor(cfg, path)
+        install_signal_handlers(stop, reload=supervisor.reload)
+        await run_pipeline(cfg, stop, hooks=[supervisor])
 
     asyncio.run(main())
     return EXIT_OK

@@ -53,6 +53,15 @@ class InfluxSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """The loopback endpoint for /metrics and /healthz."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9733
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     site: str
@@ -65,6 +74,7 @@ class Config:
     influxdb: InfluxSettings | None
     log_level: str = "info"
     log_format: str = "json"
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     @property
     def state_db(self) -> Path:
@@ -99,6 +109,7 @@ def parse_config(
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
     influx = _influx(root.section("influxdb"), base_dir, env) if root.has("influxdb") else None
+    http = _http(root.section("http"))
     lg = root.section("log")
     level = lg.text("level", "info", choices=("debug", "info", "warning", "error"))
     fmt = lg.text("format", "json", choices=("json", "console"))
@@ -111,7 +122,9 @@ def parse_config(
         problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    return Config(file, site, state_dir, assets, mqtt, topics, ingest, store, influx, level, fmt)
+    return Config(
+        file, site, state_dir, assets, mqtt, topics, ingest, store, influx, level, fmt, http=http
+    )
 
 
 def _topics(mq: Section) -> list[TopicPattern]:
@@ -213,6 +226,18 @@ def _store(s: Section, state_dir: Path) -> StoreSettings:
         retention_days=s.number("retention_days", 400, min=1),
         synchronous=s.text("synchronous", "FULL", choices=("FULL", "NORMAL")),
     )
+    s.check_unknown()
+    return out
+
+
+def _http(s: Section) -> HttpSettings:
+    out = HttpSettings(
+        enabled=s.flag("enabled", True),
+        host=s.text("host", "127.0.0.1"),
+        port=s.integer("port", 9733, min=1),
+    )
+    if isinstance(out.port, int) and out.port > 65535:
+        s.error("port", "http.port must be at most 65535")
     s.check_unknown()
     return out
 

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from gatewatch.daemon.config import Config
@@ -26,6 +28,19 @@ class Pipeline:
     store: SqliteStore
     ingest: Ingest
     subscriber: MqttSubscriber
+
+
+class PipelineHooks(Protocol):
+    """Observers of the pipeline's lifetime (sd_notify, metrics, health)."""
+
+    def attach(self, p: Pipeline) -> None:
+        """Built, store open, nothing started yet: the first connection is still ahead."""
+
+    def draining(self, p: Pipeline) -> None:
+        """Stop requested; the drain begins."""
+
+    async def close(self) -> None:
+        """Everything stopped and the store closed."""
 
 
 def build_pipeline(cfg: Config) -> Pipeline:
@@ -53,9 +68,13 @@ def build_pipeline(cfg: Config) -> Pipeline:
     return Pipeline(store, ingest, MqttSubscriber(cfg.mqtt, ingest))
 
 
-async def run_pipeline(cfg: Config, stop: asyncio.Event) -> None:
+async def run_pipeline(
+    cfg: Config, stop: asyncio.Event, hooks: Sequence[PipelineHooks] = ()
+) -> None:
     """Run ingest until ``stop`` is set; then drain: nothing read is dropped."""
     p = build_pipeline(cfg)
+    for hook in hooks:
+        hook.attach(p)
     forwarder = None
     if cfg.influxdb is not None:
         from gatewatch.sensors.store.influx import InfluxForwarder
@@ -74,6 +93,8 @@ async def run_pipeline(cfg: Config, stop: asyncio.Event) -> None:
     )
     await stop.wait()
     log.info("gatewatch_draining", pending=p.ingest.stats.pending)
+    for hook in hooks:
+        hook.draining(p)
     if p.subscriber.connection is not None:
         p.subscriber.connection.pause()
     try:
@@ -91,6 +112,8 @@ async def run_pipeline(cfg: Config, stop: asyncio.Event) -> None:
     if forwarder is not None:
         forwarder.stop()
     p.store.close()
+    for hook in reversed(hooks):
+        await hook.close()
     log.info(
         "gatewatch_stopped",
         messages=p.ingest.stats.messages,
@@ -106,8 +129,11 @@ async def _prune_loop(store: SqliteStore) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
+def install_signal_handlers(stop: asyncio.Event, reload: Callable[[], None] | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if reload is not None:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, reload)
