@@ -60,7 +60,13 @@ class Supervisor:
     # PipelineHooks
     def attach(self, p: Pipeline) -> None:
         self.pipeline = p
-        p.subscriber.on_state = self.link
+        previous = p.subscriber.on_state
+
+        def on_state(state: str, info: dict[str, Any]) -> None:
+            previous(state, info)
+            self.link(state, info)
+
+        p.subscriber.on_state = on_state
         self.link.listeners.append(lambda up: self._connected.set() if up else None)
         self.server = self._serve(p)
         self._spawn(self._ready_when_connected(), "sd-ready")
