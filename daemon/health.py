@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +117,43 @@ def _write_lock_problem(path: Path, timeout: float) -> str:
     except sqlite3.Error as exc:
         return f"cannot start a write: {exc}"
     return ""
+
+
+class WriterProgress(Protocol):
+    commits: int
+    failures: int
+
+
+class StoreHealth:
+    """The store check, without contending with a busy writer.
+
+    A commit since the last check proves the store takes writes, so the
+    probe runs only when the writer has been idle (where a lock held by
+    another process or a read-only file would otherwise go unnoticed) and a
+    long group commit cannot make /healthz flap. Failed write attempts with
+    no commit since fail the check with the writer's count.
+    """
+
+    def __init__(
+        self, writer: WriterProgress, paths: Sequence[Path], probe_timeout: float = 1.0
+    ) -> None:
+        self.writer = writer
+        self.paths = list(paths)
+        self.probe_timeout = probe_timeout
+        self._commits = writer.commits
+        self._failures = writer.failures
+        self._lock = threading.Lock()  # /healthz and /metrics run on server threads
+
+    def check(self) -> CheckResult:
+        with self._lock:
+            commits, failures = self.writer.commits, self.writer.failures
+            committed, failed = commits != self._commits, failures - self._failures
+            if committed:
+                self._commits, self._failures = commits, failures
+        if committed:
+            return CheckResult("store", True, "writable")
+        if failed:
+            return CheckResult(
+                "store", False, f"{failed} failed store writes since the last commit"
+            )
+        return store_check(self.paths, self.probe_timeout)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Coroutine, Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from gatewatch.daemon.health import (
     BrokerLink,
     HealthCheck,
     HealthReport,
+    StoreHealth,
     evaluate,
-    store_check,
 )
 from gatewatch.daemon.httpserver import ObservabilityServer
 from gatewatch.daemon.metrics import GaugeHook, MetricSources, build_registry
@@ -46,11 +45,7 @@ class Supervisor:
         self.notifier = Notifier.from_env(env)
         self.watchdog = watchdog_interval(env, os.getpid())
         self.reloader = ConfigReloader(config_path, cfg)
-        store_files = [cfg.store.path, cfg.state_db]
-        self.checks: list[tuple[str, HealthCheck]] = [
-            ("broker", self.link.check),
-            ("store", partial(store_check, store_files)),
-        ]
+        self.checks: list[tuple[str, HealthCheck]] = [("broker", self.link.check)]
         self.gauges: dict[str, tuple[str, GaugeHook]] = {}
         self.server: ObservabilityServer | None = None
         self.pipeline: Pipeline | None = None
@@ -60,6 +55,8 @@ class Supervisor:
     # PipelineHooks
     def attach(self, p: Pipeline) -> None:
         self.pipeline = p
+        store = StoreHealth(p.ingest.writer, [self.cfg.store.path, self.cfg.state_db])
+        self.checks.append(("store", store.check))
         previous = p.subscriber.on_state
 
         def on_state(state: str, info: dict[str, Any]) -> None:

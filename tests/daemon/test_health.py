@@ -6,8 +6,16 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 
-from gatewatch.daemon.health import BrokerLink, CheckResult, HealthReport, evaluate, store_check
+from gatewatch.daemon.health import (
+    BrokerLink,
+    CheckResult,
+    HealthReport,
+    StoreHealth,
+    evaluate,
+    store_check,
+)
 
 
 def failing() -> CheckResult:
@@ -59,3 +67,24 @@ def test_store_check(tmp_path: Path) -> None:
     result = store_check([db, tmp_path / "garbage.db"])
     assert not result.ok
     assert "garbage.db: cannot start a write" in result.detail
+
+
+def test_store_health_trusts_commits_and_probes_only_when_idle(tmp_path: Path) -> None:
+    db = tmp_path / "readings.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    writer = SimpleNamespace(commits=0, failures=0)
+    health = StoreHealth(writer, [db], probe_timeout=0.05)
+    with closing(sqlite3.connect(db, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+        assert "locked" in health.check().detail  # idle writer: the probe finds it
+        writer.commits = 1
+        assert health.check() == CheckResult("store", True, "writable")  # a commit is proof
+        other.execute("ROLLBACK")
+    writer.failures = 3
+    assert health.check() == CheckResult(
+        "store", False, "3 failed store writes since the last commit"
+    )
+    writer.commits = 2
+    assert health.check().ok
+    assert health.check().ok  # idle again, probe passes
