@@ -6,6 +6,7 @@ probe waiting on a locked store never blocks the event loop.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +55,8 @@ class ObservabilityServer(ThreadingHTTPServer):
     ) -> None:
         self.registry = registry
         self.health = health
+        if ":" in address[0]:  # an IPv6 literal such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
 

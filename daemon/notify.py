@@ -67,6 +67,7 @@ class Notifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+                s.setblocking(False)  # a backed-up receiver must never stall the event loop
                 s.sendto("\n".join(fields).encode(), self.address)
         except OSError as exc:
             self.failures += 1

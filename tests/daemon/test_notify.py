@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +102,35 @@ def test_notify_loop_pings_and_updates_status(listener: socket.socket) -> None:
     asyncio.run(run())
     got = [received(listener) for _ in range(5)]
     assert got == [["WATCHDOG=1"], ["STATUS=a"], ["WATCHDOG=1"], ["WATCHDOG=1"], ["STATUS=b"]]
+
+
+def test_a_wedged_event_loop_stops_the_pings(listener: socket.socket) -> None:
+    stamps: list[float] = []
+
+    class Stamping(Notifier):
+        def watchdog(self) -> bool:
+            stamps.append(time.monotonic())
+            return super().watchdog()
+
+    async def run() -> None:
+        task = asyncio.create_task(
+            notify_loop(Stamping(listener.getsockname()), 0.01, lambda: "s", watchdog=True)
+        )
+        await asyncio.sleep(0.1)
+        time.sleep(0.5)  # the wedge: a blocking call on the event loop
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(run())
+    gaps = sorted(b - a for a, b in itertools.pairwise(stamps))
+    assert gaps[-1] >= 0.5  # no ping while the loop was wedged: systemd would restart us
+    assert gaps[-2] < 0.1
+
+
+def test_a_full_receiver_does_not_block_the_sender(listener: socket.socket) -> None:
+    n = Notifier(listener.getsockname())
+    for _ in range(200):  # nobody reads: the datagram queue fills up (Linux: 10 or so)
+        n.watchdog()
+    assert n.sent >= 1
+    assert n.failures >= 1
+    assert n.sent + n.failures == 200
