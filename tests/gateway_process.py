@@ -68,7 +68,10 @@ class Gateway:
         out = []
         for line in self.log.read_text().splitlines():
             if line.startswith("{"):
-                out.append(json.loads(line))
+                try:
+                    out.append(json.loads(line))
+                except ValueError:  # the line the daemon is writing right now
+                    continue
         return out
 
     def logged(self, event: str) -> bool:
