@@ -13,6 +13,7 @@ import platform
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import structlog
 from gatewatch.daemon.health import BrokerLink, HealthReport
@@ -25,6 +26,9 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:  # influx pulls in influxdb-client; only needed when forwarding is on
+    from gatewatch.sensors.store.influx import ForwardLag
 
 log = structlog.get_logger("gatewatch.metrics")
 GaugeHook = Callable[[], float | None]
@@ -47,6 +51,8 @@ class MetricSources:
     reloads: ReloadStats = field(default_factory=ReloadStats)
     # name -> (help, value); a hook returning None (not known yet) is left out
     gauges: dict[str, tuple[str, GaugeHook]] = field(default_factory=dict)
+    # the store-and-forward figures; None while forwarding is off
+    forward: Callable[[], ForwardLag | None] = lambda: None
 
 
 def build_info() -> dict[str, str]:
@@ -67,6 +73,7 @@ class PipelineCollector(Collector):
         yield from self._broker()
         yield from self._health()
         yield from self._reloads()
+        yield from self._forward()
         yield from self._hooks()
 
     def _ingest(self) -> Iterator[Metric]:
@@ -110,6 +117,24 @@ class PipelineCollector(Collector):
         family.add_metric(["success"], self.src.reloads.successes)
         family.add_metric(["failure"], self.src.reloads.failures)
         yield family
+
+    def _forward(self) -> Iterator[Metric]:
+        lag = self.src.forward()
+        if lag is None:
+            return
+        yield _gauge("store_forward_queued", "readings waiting to be forwarded", lag.queued)
+        yield _gauge(
+            "store_forward_lag_seconds", "age of the next reading to forward", lag.oldest_age_s
+        )
+        yield _counter("store_forward_sent", "readings the server accepted", lag.sent)
+        yield _counter("store_forward_failures", "failed forwarding attempts", lag.failures)
+        yield _gauge("store_forward_parked", "readings the server refused, set aside", lag.parked)
+        if lag.last_success is not None:
+            yield _gauge(
+                "store_forward_last_success_timestamp_seconds",
+                "when the server last accepted a write",
+                lag.last_success,
+            )
 
     def _hooks(self) -> Iterator[Metric]:
         for name, (help_text, hook) in sorted(self.src.gauges.items()):

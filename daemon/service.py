@@ -8,7 +8,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from gatewatch.daemon.config import Config
@@ -17,6 +17,9 @@ from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.mqtt.client import MqttSubscriber
 from gatewatch.sensors.store.sqlite import SqliteStore
 from gatewatch.sensors.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from gatewatch.sensors.store.influx import InfluxForwarder
 
 log = structlog.get_logger("gatewatch.daemon")
 PRUNE_EVERY = 3600.0
@@ -28,6 +31,7 @@ class Pipeline:
     store: SqliteStore
     ingest: Ingest
     subscriber: MqttSubscriber
+    forwarder: InfluxForwarder | None = None  # set once started; hooks read its lag
 
 
 class PipelineHooks(Protocol):
@@ -81,6 +85,7 @@ async def run_pipeline(
 
         forwarder = InfluxForwarder(cfg.store.path, cfg.influxdb)
         forwarder.start()
+        p.forwarder = forwarder
     p.ingest.start()
     source = asyncio.create_task(p.subscriber.run(), name="mqtt")
     pruner = asyncio.create_task(_prune_loop(p.store), name="prune")

@@ -108,6 +108,7 @@ class Supervisor:
         if not http.enabled:
             return None
         sources = MetricSources(p.ingest, self.link, self.health, self.reloader.stats, self.gauges)
+        sources.forward = lambda: p.forwarder.lag() if p.forwarder is not None else None
         try:
             server = ObservabilityServer(
                 (http.host, http.port), build_registry(sources), self.health

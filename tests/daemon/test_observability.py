@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from gateway_process import Gateway, wait_for
 from servers import Mosquitto, publish_many
+from servers_vm import VictoriaMetrics
 
 pytestmark = pytest.mark.slow
 GOOD = [("building/hq/lift-a1/speed", b"1.5"), ("building/hq/lift-a1/door_close_time", b"4.2")]
@@ -107,3 +108,44 @@ def test_unknown_path_is_404(gateway: Gateway) -> None:
     status, body = gateway.get("/admin")
     assert status == 404
     assert b"/metrics" in body
+
+
+def test_forwarding_figures_follow_a_server_outage(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    victoria = VictoriaMetrics(tmp_path / "vm").start()
+    gw = Gateway(tmp_path, mosquitto.port)
+    gw.write_config(
+        f"influxdb: {{url: '{victoria.url}', org: gw, bucket: gw, flush_interval_s: 0.1}}\n"
+    )
+    gw.start().wait_http()
+    try:
+        wait_for(lambda: healthy(gw), 20, "/healthz 200")
+        assert gw.metrics()["gatewatch_store_forward_queued"] == 0
+        publish_many(mosquitto.port, GOOD * 3)
+        wait_for(lambda: gw.metrics()["gatewatch_store_forward_sent_total"] == 6, 20, "6 sent")
+        m = gw.metrics()
+        assert m["gatewatch_store_forward_lag_seconds"] == 0
+        assert m["gatewatch_store_forward_last_success_timestamp_seconds"] > 0
+
+        victoria.stop()
+        publish_many(mosquitto.port, GOOD * 2)
+        wait_for(
+            lambda: gw.metrics()["gatewatch_store_forward_failures_total"] >= 1, 20, "a failure"
+        )
+        m = gw.metrics()
+        assert m["gatewatch_store_forward_queued"] == 4
+        assert m["gatewatch_store_forward_lag_seconds"] > 0
+        assert m["gatewatch_store_forward_sent_total"] == 6
+        assert healthy(gw)  # a forwarding outage loses nothing: the store keeps the readings
+
+        victoria.start()
+        wait_for(
+            lambda: gw.metrics()["gatewatch_store_forward_queued"] == 0, 60, "the backlog sent"
+        )
+        assert gw.metrics()["gatewatch_store_forward_sent_total"] == 10
+    finally:
+        assert gw.stop() == 0
+        victoria.stop()
+
+
+def test_no_forwarding_figures_without_forwarding(gateway: Gateway) -> None:
+    assert not any(k.startswith("gatewatch_store_forward") for k in gateway.metrics())
