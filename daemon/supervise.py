@@ -2,9 +2,10 @@
 
 ``Supervisor`` plugs into ``run_pipeline`` as a hook: it sees the pipeline
 before the MQTT source starts (so it hears the first connection), sends
-READY=1 once the store is open and the broker has accepted the connection,
-WATCHDOG=1 and STATUS= from the event loop, STOPPING=1 when the drain
-begins, and serves /metrics and /healthz on loopback.
+READY=1 once the store is open, the broker has accepted the connection and
+every ``ready_gates`` awaitable is done, WATCHDOG=1 and STATUS= from the
+event loop, STOPPING=1 when the drain begins, and serves /metrics and
+/healthz on loopback.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ class Supervisor:
         self.reloader = ConfigReloader(config_path, cfg)
         self.checks: list[tuple[str, HealthCheck]] = [("broker", self.link.check)]
         self.gauges: dict[str, tuple[str, GaugeHook]] = {}
+        # READY=1 also waits for each of these (the outbox, once it exists)
+        self.ready_gates: list[Callable[[], Awaitable[object]]] = []
         self.server: ObservabilityServer | None = None
         self.pipeline: Pipeline | None = None
         self._connected = asyncio.Event()
@@ -129,5 +132,7 @@ class Supervisor:
 
     async def _ready_when_connected(self) -> None:
         await self._connected.wait()
+        for gate in self.ready_gates:
+            await gate()
         self.notifier.ready(self.status_line())
         log.info("service_ready", status=self.status_line())
