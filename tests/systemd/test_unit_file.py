@@ -9,13 +9,16 @@ system units and a stand-in for every program the unit executes, so a missing
 
 from __future__ import annotations
 
+import inspect
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from gatewatch.daemon.config import InfluxSettings
 from gatewatch.daemon.service import DRAIN_TIMEOUT
+from gatewatch.sensors.writer import StoreWriter
 
 UNIT = Path(__file__).parents[2] / "systemd" / "gatewatch.service"
 HOST_UNITS = Path("/usr/lib/systemd/system")
@@ -117,5 +120,7 @@ def test_unit_runs_the_daemon_as_systemd_expects() -> None:
 
 def test_stop_timeout_leaves_room_for_the_drain() -> None:
     d = directives(UNIT.read_text())
-    assert seconds(d["TimeoutStopSec"][0]) >= DRAIN_TIMEOUT + 10
+    writer_stop = inspect.signature(StoreWriter.stop).parameters["timeout"].default
+    last_forward = 2 * InfluxSettings("http://x", "o", "b").timeout + 5  # InfluxForwarder.stop
+    assert seconds(d["TimeoutStopSec"][0]) >= DRAIN_TIMEOUT + writer_stop + last_forward
     assert seconds(d["WatchdogSec"][0]) >= 10  # pings every half: room for a slow GC pause
