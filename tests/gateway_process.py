@@ -33,6 +33,7 @@ class Gateway:
     broker_port: int
     http_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    preexec: Callable[[], None] | None = None  # runs in the child before exec
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,6 +62,7 @@ class Gateway:
                 stdout=handle,
                 stderr=handle,
                 env={**os.environ, **self.env},
+                preexec_fn=self.preexec,  # noqa: PLW1509 - prctl calls only
             )
         return self
 
