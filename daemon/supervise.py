@@ -27,10 +27,11 @@ from gatewatch.daemon.health import (
     evaluate,
 )
 from gatewatch.daemon.httpserver import ObservabilityServer
-from gatewatch.daemon.metrics import GaugeHook, MetricSources, build_registry
+from gatewatch.daemon.metrics import GaugeHook, MetricSources, PipelineCollector
 from gatewatch.daemon.notify import Notifier, notify_loop, watchdog_interval
 from gatewatch.daemon.reload import ConfigReloader
 from gatewatch.daemon.service import Pipeline
+from prometheus_client import CollectorRegistry
 
 log = structlog.get_logger("gatewatch.supervise")
 STATUS_EVERY = 10.0  # seconds between STATUS= updates when there is no watchdog
@@ -48,6 +49,8 @@ class Supervisor:
         self.reloader = ConfigReloader(config_path, cfg)
         self.checks: list[tuple[str, HealthCheck]] = [("broker", self.link.check)]
         self.gauges: dict[str, tuple[str, GaugeHook]] = {}
+        # later stages register their own metrics here (histograms, labelled counters)
+        self.registry = CollectorRegistry(auto_describe=False)
         # READY=1 also waits for each of these (the outbox, once it exists)
         self.ready_gates: list[Callable[[], Awaitable[object]]] = []
         self.server: ObservabilityServer | None = None
@@ -60,6 +63,9 @@ class Supervisor:
         self.pipeline = p
         store = StoreHealth(p.ingest.writer, [self.cfg.store.path, self.cfg.state_db])
         self.checks.append(("store", store.check))
+        sources = MetricSources(p.ingest, self.link, self.health, self.reloader.stats, self.gauges)
+        sources.forward = lambda: p.forwarder.lag() if p.forwarder is not None else None
+        self.registry.register(PipelineCollector(sources))
         previous = p.subscriber.on_state
 
         def on_state(state: str, info: dict[str, Any]) -> None:
@@ -68,7 +74,7 @@ class Supervisor:
 
         p.subscriber.on_state = on_state
         self.link.listeners.append(lambda up: self._connected.set() if up else None)
-        self.server = self._serve(p)
+        self.server = self._serve()
         self._spawn(self._ready_when_connected(), "sd-ready")
         if self.notifier.enabled:
             interval = self.watchdog or STATUS_EVERY
@@ -106,16 +112,12 @@ class Supervisor:
             f"{sum(s.dead_letters.values())} dead letters, {s.pending} pending"
         )
 
-    def _serve(self, p: Pipeline) -> ObservabilityServer | None:
+    def _serve(self) -> ObservabilityServer | None:
         http = self.cfg.http
         if not http.enabled:
             return None
-        sources = MetricSources(p.ingest, self.link, self.health, self.reloader.stats, self.gauges)
-        sources.forward = lambda: p.forwarder.lag() if p.forwarder is not None else None
         try:
-            server = ObservabilityServer(
-                (http.host, http.port), build_registry(sources), self.health
-            )
+            server = ObservabilityServer((http.host, http.port), self.registry, self.health)
         except OSError as exc:  # ingest matters more than its dashboard: keep running
             log.error(
                 "http_listen_failed",

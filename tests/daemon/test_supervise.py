@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from gatewatch.daemon.config import load_config
 from gatewatch.daemon.service import build_pipeline
 from gatewatch.daemon.supervise import Supervisor
 from gateway_process import ASSETS
+from prometheus_client import Histogram
+from servers import free_port
 
 
 def fields(s: socket.socket) -> list[str]:
@@ -85,3 +88,30 @@ def test_no_http_server_when_disabled_and_reload_counts(tmp_path: Path) -> None:
     assert sup.server is None
     assert sup.reloader.stats.failures == 1
     assert sup.reloader.current is cfg
+
+
+def scrape(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return bytes(resp.read())
+
+
+def test_metrics_of_later_stages_share_the_endpoint(tmp_path: Path) -> None:
+    port = free_port()
+    cfg_path = tmp_path / "gatewatch.yaml"
+    cfg_path.write_text(f"state_dir: {tmp_path}\nassets: {ASSETS}\nhttp: {{port: {port}}}\n")
+    cfg = load_config(cfg_path)
+
+    async def run() -> str:
+        p = build_pipeline(cfg)
+        sup = Supervisor(cfg, cfg_path, env={})
+        evals = Histogram("gatewatch_rule_eval_seconds", "rule evaluation", registry=sup.registry)
+        evals.observe(0.002)
+        sup.attach(p)
+        body = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
+        await sup.close()
+        p.store.close()
+        return body.decode()
+
+    text = asyncio.run(run())
+    assert "gatewatch_rule_eval_seconds_count 1.0" in text
+    assert "gatewatch_readings_stored_total 0.0" in text
