@@ -24,7 +24,7 @@ def write_config(tmp: Path, port: int, client_id: str = "gw-durability") -> Path
     cfg.write_text(
         f"site: hq\nstate_dir: {tmp / 'state'}\nassets: {ASSETS}\n"
         f"mqtt: {{port: {port}, client_id: {client_id}, keepalive: 5}}\n"
-        "log: {format: json, level: info}\n"
+        "log: {format: json, level: info}\nhttp: {enabled: false}\n"
     )
     return cfg
 
