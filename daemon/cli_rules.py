@@ -1,0 +1,79 @@
+"""``gatewatch rules check|test|backtest`` and ``gatewatch bench rules``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gatewatch.daemon.rulefiles import find_assets, load_registry, load_rule_files, rule_paths
+from gatewatch.sensors.yamlsource import ConfigError, Problem
+
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def register(subparsers: Any) -> None:
+    rules = subparsers.add_parser("rules", help="check, test and backtest alert rules")
+    sub = rules.add_subparsers(dest="rules_cmd", required=True)
+    check = sub.add_parser("check", help="validate rule files; all errors as file:line:col")
+    check.add_argument("paths", nargs="+", type=Path)
+    check.add_argument("--assets", type=Path, help="assets.yaml (default: found next to the rules)")
+    check.add_argument("--json", action="store_true")
+    test = sub.add_parser("test", help="run rule unit tests (YAML)")
+    test.add_argument("paths", nargs="+", type=Path)
+    test.add_argument("--json", action="store_true")
+    test.add_argument("-v", "--verbose", action="store_true", help="print the events of each test")
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    if args.command != "rules":
+        return None
+    if args.rules_cmd == "check":
+        return _check(args.paths, args.assets, as_json=args.json)
+    if args.rules_cmd == "test":
+        from gatewatch.daemon.rules_test_cmd import run_tests
+
+        return int(run_tests(args.paths, as_json=args.json, verbose=args.verbose))
+    return None
+
+
+def problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": p.location.file,
+            "line": p.location.line,
+            "column": p.location.column,
+            "message": p.message,
+        }
+        for p in problems
+    ]
+
+
+def _check(paths: list[Path], assets_path: Path | None, *, as_json: bool) -> int:
+    files = rule_paths(paths)
+    try:
+        assets = load_registry(assets_path or find_assets(paths))
+        rules = load_rule_files(paths, assets)
+    except ConfigError as exc:
+        if as_json:
+            print(json.dumps({"valid": False, "errors": problems_json(exc.problems)}))
+        else:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            print(f"{len(exc.problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+        return EXIT_INVALID
+    summary = {
+        "valid": True,
+        "files": [str(f) for f in files],
+        "rules": len(rules.rules),
+        "assets": len(assets) if assets else None,
+        "errors": [],
+    }
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        note = "" if assets else " (no assets.yaml found: asset ids/metrics not checked)"
+        print(f"OK: {len(rules.rules)} rules in {len(files)} file(s){note}")
+    return EXIT_OK

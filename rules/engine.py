@@ -1,0 +1,448 @@
+"""The rule engine: readings + a clock in, AlertEvent values out. Pure, no I/O.
+
+    engine = Engine(ruleset, assets, default_site="hq")
+    events = engine.process(readings)      # each reading evaluated at its own ts
+    events += engine.tick(now)             # timers: for, clear_for, stale, windows
+    blob = engine.export_state()           # plain JSON-able data for the state DB
+    engine.restore_state(blob)             # after a restart: nothing re-fires or is forgotten
+
+A reading only visits the rules bound to its series; bindings are computed
+once per series from an index by metric name, so unrelated rules cost
+nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from gatewatch.anomaly.signals import DerivedSignal
+from gatewatch.rules.events import AlertEvent, EventKind
+from gatewatch.rules.machine import INACTIVE, AlertState, Transition, advance, step
+from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
+from gatewatch.rules.render import Context, build_event, effective
+from gatewatch.rules.series import Series
+from gatewatch.sensors.assets import Asset, AssetRegistry
+from gatewatch.sensors.reading import Reading
+
+STATE_VERSION = 1
+YES: int = ALARM
+NO: int = CLEAR
+MAYBE: int = HOLD
+Judge = Callable[[Series], int]
+
+
+class Binding:
+    """One alert instance: a rule on a series, a site or a group."""
+
+    __slots__ = ("asset", "asset_id", "ctx", "group", "judge", "rule", "series", "site", "state")
+
+    def __init__(
+        self,
+        rule: Rule,
+        key: str,
+        *,
+        judge: Judge | None = None,
+        series: Series | None = None,
+        site: str = "",
+        asset_id: str = "",
+        asset: Asset | None = None,
+        group: str = "",
+    ) -> None:
+        self.rule, self.state, self.judge, self.series = rule, AlertState(key), judge, series
+        self.site, self.asset_id, self.asset, self.group = site, asset_id, asset, group
+        self.ctx: Context | None = None
+
+    def context(self) -> Context:
+        s = self.series
+        if s is None:
+            return self.ctx or Context(self.site, self.asset, self.asset_id, group=self.group)
+        cond = self.rule.condition
+        rate = s.rate(cond.window)
+        measured = rate if cond.kind == Kind.RATE else s.value
+        return Context(
+            site=s.site,
+            asset=s.asset,
+            asset_id=s.asset_id,
+            metric=s.metric,
+            value=s.value if math.isfinite(s.value) else None,
+            unit=s.unit,
+            threshold=cond.band.threshold(measured) if cond.band else None,
+            trend_per_min=rate if math.isfinite(rate) else None,
+            evidence=s.evidence,
+        )
+
+
+def make_judge(cond: Condition) -> Judge:
+    """The verdict of a series condition on the series' latest reading."""
+    if cond.kind in (Kind.THRESHOLD, Kind.RATE) and cond.band is not None:
+        b = cond.band
+        above, below, clear_above, clear_below = b.above, b.below, b.clear_above, b.clear_below
+        window = cond.window
+        on_rate = cond.kind == Kind.RATE
+
+        def judge_band(s: Series) -> int:
+            v = s.rate(window) if on_rate else s.value
+            if v > above or v < below:
+                return YES
+            return NO if clear_below <= v <= clear_above else MAYBE
+
+        return judge_band
+    if cond.kind == Kind.STATE and cond.expr is not None:
+        return _state_judge(cond)
+    return lambda s: CLEAR  # stale: a reading clears it; the clock raises it
+
+
+def _state_judge(cond: Condition) -> Judge:
+    expr, clear, window = cond.expr, cond.clear_expr, cond.window
+    assert expr is not None
+    uses_rate = "rate" in expr.source or (clear is not None and "rate" in clear.source)
+
+    def judge_state(s: Series) -> int:
+        env = {"value": s.value, "prev": s.prev, "delta": s.value - s.prev}
+        env["rate"] = s.rate(window) if uses_rate else math.nan
+        if expr(env):
+            return YES
+        return NO if clear is None or clear(env) else MAYBE
+
+    return judge_state
+
+
+def group_of(fields: tuple[str, ...], site: str, asset_id: str, asset: Asset | None) -> str:
+    loc = asset.location if asset else None
+    values = {
+        "site": site,
+        "asset": asset_id,
+        "class": asset.asset_class if asset else "",
+        "building": loc.building if loc else "",
+        "floor": loc.floor if loc else "",
+        "room": loc.room if loc else "",
+    }
+    return "/".join(f"{f}={values[f]}" for f in fields)
+
+
+class Engine:
+    def __init__(
+        self, rules: RuleSet, assets: AssetRegistry | None = None, *, default_site: str = ""
+    ) -> None:
+        self.assets = assets or AssetRegistry.empty()
+        self.default_site = default_site
+        self.stats: dict[str, int] = {"readings": 0, "out_of_order": 0, "events": 0}
+        self._install(rules)
+
+    # -- setup -------------------------------------------------------------------
+
+    def _install(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._by_id = {r.id: r for r in rules.rules}
+        self._exact: dict[str, list[Rule]] = defaultdict(list)
+        self._wild: list[Rule] = []
+        self._site_rules: list[Rule] = []
+        self._dependents: dict[str, list[Rule]] = defaultdict(list)
+        self._judges: dict[str, Judge] = {}
+        for rule in rules.rules:
+            self._index(rule)
+        self._series: dict[tuple[str, str, str], Series] = {}
+        self._stale: list[Binding] = []
+        self._timed: dict[str, Binding] = {}
+        self._groups: dict[str, Binding] = {}
+        self._site_alerts: dict[str, list[Binding]] = {}
+        self._sites: dict[str, float] = {}
+        self._logs: dict[str, list[tuple[float, str]]] = {}
+        self._members: dict[str, dict[str, tuple[bool, float]]] = {}
+        self._origin: float | None = None
+        for asset in self.assets.assets.values():
+            for metric in asset.metrics:
+                self._new_series(self.default_site, asset.id, metric)
+
+    def _index(self, rule: Rule) -> None:
+        kind = rule.condition.kind
+        if kind in SERIES_KINDS:
+            self._judges[rule.id] = make_judge(rule.condition)
+            metrics = rule.selector.metrics
+            if metrics and not any(c in m for m in metrics for c in "*?["):
+                for m in metrics:
+                    self._exact[m].append(rule)
+            else:
+                self._wild.append(rule)
+        elif kind == Kind.SITE_SILENT:
+            self._site_rules.append(rule)
+        else:
+            for ref in rule.condition.refs:
+                self._dependents[ref].append(rule)
+
+    def _new_series(self, site: str, asset_id: str, metric: str) -> Series:
+        asset = self.assets.get(asset_id)
+        s = Series(site, asset_id, metric, asset)
+        for rule in self._exact.get(metric, []) + self._wild:
+            if rule.selector.matches(site, asset_id, asset, metric):
+                key = f"{rule.id}:{site}/{asset_id}/{metric}"
+                b = Binding(rule, key, judge=self._judges[rule.id], series=s)
+                s.bindings.append(b)
+                s.keep = max(s.keep, rule.condition.window)
+                if rule.condition.kind == Kind.STALE:
+                    self._stale.append(b)
+        self._series[(site, asset_id, metric)] = s
+        return s
+
+    def _group_binding(self, rule: Rule, site: str, asset_id: str, group: str) -> Binding:
+        key = f"{rule.id}:{group or site}"
+        b = self._groups.get(key)
+        if b is None:
+            asset = self.assets.get(asset_id)
+            b = Binding(rule, key, site=site, asset_id=asset_id, asset=asset, group=group)
+            self._groups[key] = b
+        return b
+
+    # -- the hot path ------------------------------------------------------------
+
+    def process(
+        self, readings: Iterable[Reading | DerivedSignal], now: float | None = None
+    ) -> list[AlertEvent]:
+        """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
+        out: list[AlertEvent] = []
+        series, sites, n = self._series, self._sites, 0
+        for r in readings:
+            n += 1
+            s = series.get((r.site, r.asset, r.metric))
+            if s is None:
+                s = self._new_series(r.site, r.asset, r.metric)
+            t = r.ts if now is None or r.ts <= now else now
+            if t < s.last_ts:
+                self.stats["out_of_order"] += 1
+                continue
+            if sites.get(r.site, -math.inf) < t:
+                sites[r.site] = t
+                if self._site_alerts and r.site in self._site_alerts:
+                    self._site_back(r.site, t, out)
+            s.push(t, r.value)
+            if type(r) is DerivedSignal:
+                s.evidence = r.evidence
+            for b in s.bindings:
+                verdict = b.judge(s)
+                if verdict != ALARM and b.state.status == INACTIVE:
+                    continue
+                self._apply(b, step(b.rule, b.state, verdict, t), out)
+        self.stats["readings"] += n
+        if self._origin is None and sites:
+            self._origin = min(sites.values())
+        return out
+
+    def _apply(self, b: Binding, transitions: list[Transition], out: list[AlertEvent]) -> None:
+        st = b.state
+        if st.status != INACTIVE:
+            self._timed[st.key] = b
+        else:
+            self._timed.pop(st.key, None)
+        for kind, ts in transitions:
+            if kind == EventKind.FIRED:
+                st.priority = effective(b.rule, self._asset_of(b), self.rules.class_policies)[0]
+            event = self._event(b, kind, ts)
+            if b.rule.notify:
+                out.append(event)
+                self.stats["events"] += 1
+            deps = self._dependents.get(b.rule.id)
+            if deps and kind in (EventKind.FIRED, EventKind.RESOLVED):
+                self._propagate(b, event, deps, out)
+
+    def _asset_of(self, b: Binding) -> Asset | None:
+        return b.series.asset if b.series is not None else (b.ctx.asset if b.ctx else b.asset)
+
+    def _event(self, b: Binding, kind: EventKind, ts: float) -> AlertEvent:
+        policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)[1]
+        st = b.state
+        since = st.firing_since if kind != EventKind.FIRED else ts
+        return build_event(
+            b.rule,
+            kind,
+            key=st.key,
+            ts=ts,
+            since=since,
+            priority=st.priority,
+            policy=policy,
+            ctx=b.context(),
+        )
+
+    # -- rules on rules: repetition and composites ------------------------------
+
+    def _propagate(
+        self, src: Binding, ev: AlertEvent, deps: list[Rule], out: list[AlertEvent]
+    ) -> None:
+        ctx = src.context()
+        for dep in deps:
+            cond = dep.condition
+            group = group_of(cond.group_by, ctx.site, ctx.asset_id, ctx.asset)
+            b = self._group_binding(dep, ctx.site, ctx.asset_id, group)
+            if cond.kind == Kind.REPEATED:
+                self._repeat(b, ev, ctx, out)
+            else:
+                self._composite(b, src.rule.id, ev, ctx, out)
+
+    def _repeat(self, b: Binding, ev: AlertEvent, ctx: Context, out: list[AlertEvent]) -> None:
+        if ev.kind != EventKind.FIRED:
+            return
+        cond, st = b.rule.condition, b.state
+        log = self._logs.setdefault(st.key, [])
+        log.append((ev.ts, ev.incident_key))
+        log[:] = [e for e in log if e[0] >= ev.ts - cond.within]
+        grown = st.status != INACTIVE and len(log) > cond.times
+        b.ctx = self._group_ctx(b, ctx, log)
+        if grown and st.priority > 1 and st.status == 2:
+            st.priority -= 1
+            out.append(self._event(b, EventKind.ESCALATED, ev.ts))
+            return
+        verdict = ALARM if len(log) >= cond.times else CLEAR
+        self._apply(b, step(b.rule, st, verdict, ev.ts), out)
+
+    def _group_ctx(self, b: Binding, ctx: Context, log: list[tuple[float, str]]) -> Context:
+        related = tuple(dict.fromkeys(k for _, k in log))
+        return Context(
+            site=ctx.site,
+            asset=ctx.asset,
+            asset_id=ctx.asset_id,
+            metric=ctx.metric,
+            value=ctx.value,
+            unit=ctx.unit,
+            threshold=ctx.threshold,
+            trend_per_min=ctx.trend_per_min,
+            group=b.group,
+            count=len(log),
+            related=related,
+            evidence=ctx.evidence,
+        )
+
+    def _composite(
+        self, b: Binding, ref: str, ev: AlertEvent, ctx: Context, out: list[AlertEvent]
+    ) -> None:
+        members = self._members.setdefault(b.state.key, {})
+        members[ref] = (ev.kind == EventKind.FIRED, ev.ts)
+        b.ctx = self._group_ctx(b, ctx, [(ev.ts, ev.incident_key)])
+        verdict, _ = self._composite_verdict(b.rule, members, ev.ts)
+        self._apply(b, step(b.rule, b.state, verdict, ev.ts), out)
+
+    @staticmethod
+    def _composite_verdict(
+        rule: Rule, members: Mapping[str, tuple[bool, float]], t: float
+    ) -> tuple[int, float]:
+        """(verdict at t, time the last expired member stopped counting)."""
+        cond = rule.condition
+        active, expired = [], []
+        for ref in cond.refs:
+            firing, at = members.get(ref, (False, -math.inf))
+            live = firing or t - at <= cond.within
+            active.append(live)
+            if not live and math.isfinite(at):
+                expired.append(at + cond.within)
+        met = all(active) if cond.need_all else any(active)
+        changed = (min(expired) if cond.need_all else max(expired)) if expired else t
+        return (ALARM if met else CLEAR), min(changed, t)
+
+    # -- the clock ---------------------------------------------------------------
+
+    def tick(self, now: float) -> list[AlertEvent]:
+        """Advance timers to ``now``: pending ``for``, clearing, reminders, stale, windows."""
+        if self._origin is None:
+            self._origin = now
+        out: list[AlertEvent] = []
+        self._tick_stale(now, out)
+        self._tick_sites(now, out)
+        self._tick_repeats(now, out)
+        self._tick_composites(now, out)
+        for b in list(self._timed.values()):
+            if b.state.status != INACTIVE:
+                self._apply(b, advance(b.rule, b.state, now), out)
+        out.sort(key=lambda e: e.ts)
+        return out
+
+    def _tick_stale(self, now: float, out: list[AlertEvent]) -> None:
+        origin = self._origin if self._origin is not None else now
+        for b in self._stale:
+            s, silent = b.series, b.rule.condition.silent_for
+            assert s is not None
+            due = (s.last_ts if math.isfinite(s.last_ts) else origin) + silent
+            if now < due:
+                continue
+            site_last = self._sites.get(s.site, origin)
+            verdict = HOLD if now - site_last >= silent else ALARM  # whole site silent
+            if verdict == HOLD and b.state.status == INACTIVE:
+                continue
+            self._apply(b, step(b.rule, b.state, verdict, now, alarm_since=due), out)
+
+    def _tick_sites(self, now: float, out: list[AlertEvent]) -> None:
+        if not self._site_rules:
+            return
+        origin = self._origin if self._origin is not None else now
+        sites = dict(self._sites)
+        sites.setdefault(self.default_site, origin)
+        for site, last in sites.items():
+            for rule in self._site_rules:
+                if rule.selector.sites and site not in rule.selector.sites:
+                    continue
+                due = last + rule.condition.silent_for
+                b = self._group_binding(rule, site, "", "")
+                if now < due and b.state.status == INACTIVE:
+                    continue
+                verdict = ALARM if now >= due else CLEAR
+                self._apply(b, step(rule, b.state, verdict, now, alarm_since=due), out)
+                self._track_site(b)
+
+    def _track_site(self, b: Binding) -> None:
+        bindings = self._site_alerts.setdefault(b.site, [])
+        if b.state.status != INACTIVE and b not in bindings:
+            bindings.append(b)
+
+    def _site_back(self, site: str, t: float, out: list[AlertEvent]) -> None:
+        for b in self._site_alerts.pop(site, []):
+            self._apply(b, step(b.rule, b.state, CLEAR, t), out)
+            if b.state.status != INACTIVE:
+                self._track_site(b)
+
+    def _tick_repeats(self, now: float, out: list[AlertEvent]) -> None:
+        for key, log in self._logs.items():
+            b = self._groups[key]
+            cond = b.rule.condition
+            while log and log[0][0] < now - cond.within:
+                expired_at = log.pop(0)[0] + cond.within
+                if len(log) < cond.times and b.state.status != INACTIVE:
+                    self._apply(b, step(b.rule, b.state, CLEAR, expired_at), out)
+
+    def _tick_composites(self, now: float, out: list[AlertEvent]) -> None:
+        for key, members in self._members.items():
+            b = self._groups[key]
+            if b.state.status == INACTIVE:
+                continue
+            verdict, at = self._composite_verdict(b.rule, members, now)
+            if verdict != ALARM:
+                self._apply(b, step(b.rule, b.state, verdict, at), out)
+
+    # -- persistence and reload --------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything needed to continue after a restart, as plain JSON-able data."""
+        from gatewatch.rules.persist import export_engine
+
+        data: dict[str, Any] = export_engine(self)
+        return data
+
+    def restore_state(self, data: Mapping[str, Any]) -> int:
+        """Load an export; returns how many alert instances were restored."""
+        from gatewatch.rules.persist import restore_engine
+
+        restored: int = restore_engine(self, data)
+        return restored
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Swap in new (already validated) rules, keeping the state of rules that remain."""
+        data = self.export_state()
+        self._install(rules)
+        self.restore_state(data)
+
+    def active(self) -> list[tuple[str, str, float]]:
+        """(incident key, status, since) of every pending or firing alert."""
+        from gatewatch.rules.machine import STATUS_NAMES
+
+        return sorted(
+            (b.state.key, STATUS_NAMES[b.state.status], b.state.since) for b in self._timed.values()
+        )
