@@ -26,6 +26,19 @@ def register(subparsers: Any) -> None:
     test.add_argument("--json", action="store_true")
     test.add_argument("-v", "--verbose", action="store_true", help="print the events of each test")
 
+    bt = sub.add_parser("backtest", help="replay stored history through the rules")
+    bt.add_argument("--config", required=True, type=Path)
+    bt.add_argument(
+        "--from", dest="start", required=True, help="ISO 8601 time, or --from=-7d (before now)"
+    )
+    bt.add_argument("--to", dest="end", required=True, help="ISO 8601 time, or now")
+    bt.add_argument("--rules", type=Path, nargs="+", help="proposed rules to compare")
+    bt.add_argument(
+        "--current", type=Path, nargs="+", help="current rules (default: rules/ next to --config)"
+    )
+    bt.add_argument("--tick", type=float, default=10.0, help="clock tick in seconds (default 10)")
+    bt.add_argument("--json", action="store_true")
+
 
 def dispatch(args: argparse.Namespace) -> int | None:
     if args.command != "rules":
@@ -36,7 +49,9 @@ def dispatch(args: argparse.Namespace) -> int | None:
         from gatewatch.daemon.rules_test_cmd import run_tests
 
         return int(run_tests(args.paths, as_json=args.json, verbose=args.verbose))
-    return None
+    from gatewatch.daemon.rules_backtest_cmd import run_backtest
+
+    return int(run_backtest(args))
 
 
 def problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
