@@ -39,8 +39,28 @@ def register(subparsers: Any) -> None:
     bt.add_argument("--tick", type=float, default=10.0, help="clock tick in seconds (default 10)")
     bt.add_argument("--json", action="store_true")
 
+    _register_bench(subparsers)
+
+
+def _register_bench(subparsers: Any) -> None:
+    """``gatewatch bench rules``: added to the bench command's own subcommands."""
+    bench = subparsers.choices.get("bench")
+    actions = [
+        a for a in getattr(bench, "_actions", []) if isinstance(a, argparse._SubParsersAction)
+    ]
+    if not actions:
+        return
+    b = actions[0].add_parser("rules", help="rule engine readings/s and backtest time")
+    b.add_argument("--readings", type=int, default=1_000_000, help="readings per engine run")
+    b.add_argument("--backtest-days", type=float, default=30.0, help="0 skips the backtest")
+    b.add_argument("--json", action="store_true")
+
 
 def dispatch(args: argparse.Namespace) -> int | None:
+    if args.command == "bench" and getattr(args, "bench", None) == "rules":
+        from gatewatch.daemon.bench_rules import run_bench_rules
+
+        return int(run_bench_rules(args))
     if args.command != "rules":
         return None
     if args.rules_cmd == "check":

@@ -18,8 +18,8 @@ from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.backtest import Summary, backtest
 from gatewatch.rules.durations import DurationError, format_duration, parse_duration
 from gatewatch.rules.model import RuleSet
+from gatewatch.rules.replay import Row
 from gatewatch.sensors.assets import AssetRegistry
-from gatewatch.sensors.reading import Reading
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 _RELATIVE = re.compile(r"^-(.+)$")
@@ -39,19 +39,25 @@ def parse_time(text: str, now: float) -> float:
     return stamp.timestamp()
 
 
-def read_history(db: Path, start: float, end: float) -> Iterator[Reading]:
-    """Every reading in [start, end) in time order, streamed from the SQLite store."""
+def read_history(db: Path, start: float, end: float) -> Iterator[Row]:
+    """Every reading in [start, end) in time order, as (site, asset, metric, ts, value)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
+        names = {
+            sid: (site, asset, metric)
+            for sid, site, asset, metric in conn.execute(
+                "SELECT id, site, asset, metric FROM series"
+            )
+        }
         cur = conn.execute(
-            "SELECT s.site, s.asset, s.metric, r.ts, r.value, s.unit"
-            " FROM readings r JOIN series s ON s.id = r.series_id"
-            " WHERE r.ts >= ? AND r.ts < ? ORDER BY r.ts, r.series_id",
+            "SELECT series_id, ts, value FROM readings WHERE ts >= ? AND ts < ?"
+            " ORDER BY ts, series_id",
             (round(start * 1000), round(end * 1000)),
         )
         while rows := cur.fetchmany(FETCH):
-            for site, asset, metric, ts, value, unit in rows:
-                yield Reading(site, asset, metric, ts / 1000.0, value, unit)
+            for sid, ts, value in rows:
+                site, asset, metric = names[sid]
+                yield site, asset, metric, ts / 1000.0, value
     finally:
         conn.close()
 

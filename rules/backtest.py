@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.model import RuleSet
-from gatewatch.rules.replay import Sample, replay
+from gatewatch.rules.replay import Row, replay
 from gatewatch.sensors.assets import AssetRegistry
 
 
@@ -85,7 +85,7 @@ def _fired(stats: RuleStats, e: AlertEvent, resolved: dict[str, float]) -> None:
         stats.tickets += 1
 
 
-def _counting(samples: Iterable[Sample], count: list[int]) -> Iterator[Sample]:
+def _counting(samples: Iterable[Row], count: list[int]) -> Iterator[Row]:
     for sample in samples:
         count[0] += 1
         yield sample
@@ -94,7 +94,7 @@ def _counting(samples: Iterable[Sample], count: list[int]) -> Iterator[Sample]:
 def backtest(
     rules: RuleSet,
     assets: AssetRegistry,
-    samples: Iterable[Sample],
+    samples: Iterable[Row],
     *,
     start: float,
     end: float,
@@ -102,11 +102,17 @@ def backtest(
     tick: float = 10.0,
     on_tick: Callable[[float], None] | None = None,
 ) -> tuple[Summary, list[AlertEvent]]:
-    """Replay time-ordered samples through a fresh engine; only tickets count."""
+    """Replay time-ordered (site, asset, metric, ts, value) rows through a fresh engine."""
     engine = Engine(rules, assets, default_site=site)
     count = [0]
     events = replay(
-        engine, _counting(samples, count), start=start, until=end, tick=tick, on_tick=on_tick
+        engine,
+        _counting(samples, count),
+        start=start,
+        until=end,
+        tick=tick,
+        on_tick=on_tick,
+        rows=True,
     )
     ids = [r.id for r in rules.rules if r.notify]
     summary = summarize(events, start, end, ids)

@@ -20,10 +20,10 @@ from typing import Any
 
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.rules.events import AlertEvent, EventKind
-from gatewatch.rules.machine import INACTIVE, AlertState, Transition, advance, step
+from gatewatch.rules.machine import INACTIVE, AlertState, Transition, advance, next_due, step
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
 from gatewatch.rules.render import Context, build_event, effective
-from gatewatch.rules.series import Series
+from gatewatch.rules.series import TRIM_AT, Series
 from gatewatch.sensors.assets import Asset, AssetRegistry
 from gatewatch.sensors.reading import Reading
 
@@ -96,16 +96,14 @@ def make_judge(cond: Condition) -> Judge:
 
 
 def _state_judge(cond: Condition) -> Judge:
-    expr, clear, window = cond.expr, cond.clear_expr, cond.window
-    assert expr is not None
-    uses_rate = "rate" in expr.source or (clear is not None and "rate" in clear.source)
+    assert cond.expr is not None
+    alarm = cond.expr.fn
+    clear = cond.clear_expr.fn if cond.clear_expr is not None else None
 
     def judge_state(s: Series) -> int:
-        env = {"value": s.value, "prev": s.prev, "delta": s.value - s.prev}
-        env["rate"] = s.rate(window) if uses_rate else math.nan
-        if expr(env):
+        if alarm(s):
             return YES
-        return NO if clear is None or clear(env) else MAYBE
+        return NO if clear is None or clear(s) else MAYBE
 
     return judge_state
 
@@ -176,8 +174,9 @@ class Engine:
     def _new_series(self, site: str, asset_id: str, metric: str) -> Series:
         asset = self.assets.get(asset_id)
         s = Series(site, asset_id, metric, asset)
-        for rule in self._exact.get(metric, []) + self._wild:
-            if rule.selector.matches(site, asset_id, asset, metric):
+        exact = [(rule, None) for rule in self._exact.get(metric, ())]
+        for rule, check in exact + [(rule, metric) for rule in self._wild]:
+            if rule.selector.matches(site, asset_id, asset, check):
                 key = f"{rule.id}:{site}/{asset_id}/{metric}"
                 b = Binding(rule, key, judge=self._judges[rule.id], series=s)
                 s.bindings.append(b)
@@ -203,28 +202,67 @@ class Engine:
     ) -> list[AlertEvent]:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
-        series, sites, n = self._series, self._sites, 0
+        series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
+        alarm, inactive, never, trim_at = ALARM, INACTIVE, -math.inf, TRIM_AT
         for r in readings:
             n += 1
-            s = series.get((r.site, r.asset, r.metric))
+            site = r.site
+            s = series.get((site, r.asset, r.metric))
             if s is None:
-                s = self._new_series(r.site, r.asset, r.metric)
-            t = r.ts if now is None or r.ts <= now else now
+                s = self._new_series(site, r.asset, r.metric)
+            t = r.ts
+            if now is not None and t > now:
+                t = now
             if t < s.last_ts:
                 self.stats["out_of_order"] += 1
                 continue
-            if sites.get(r.site, -math.inf) < t:
-                sites[r.site] = t
-                if self._site_alerts and r.site in self._site_alerts:
-                    self._site_back(r.site, t, out)
-            s.push(t, r.value)
+            if sites.get(site, never) < t:
+                sites[site] = t
+                if site_alerts and site in site_alerts:
+                    self._site_back(site, t, out)
+            s.prev, s.value, s.last_ts = s.value, r.value, t  # Series.push, inlined
+            s.ts.append(t)
+            s.vals.append(r.value)
+            if len(s.ts) > trim_at:
+                s.trim(t)
             if type(r) is DerivedSignal:
                 s.evidence = r.evidence
             for b in s.bindings:
                 verdict = b.judge(s)
-                if verdict != ALARM and b.state.status == INACTIVE:
-                    continue
-                self._apply(b, step(b.rule, b.state, verdict, t), out)
+                if verdict == alarm or b.state.status != inactive:
+                    self._apply(b, step(b.rule, b.state, verdict, t), out)
+        self.stats["readings"] += n
+        if self._origin is None and sites:
+            self._origin = min(sites.values())
+        return out
+
+    def process_rows(self, rows: Iterable[tuple[str, str, str, float, float]]) -> list[AlertEvent]:
+        """The backtest fast path: (site, asset, metric, ts, value) tuples, same semantics
+        as ``process`` (tests hold the two equal)."""
+        out: list[AlertEvent] = []
+        series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
+        alarm, inactive, never, trim_at = ALARM, INACTIVE, -math.inf, TRIM_AT
+        for site, asset, metric, t, value in rows:
+            n += 1
+            s = series.get((site, asset, metric))
+            if s is None:
+                s = self._new_series(site, asset, metric)
+            if t < s.last_ts:
+                self.stats["out_of_order"] += 1
+                continue
+            if sites.get(site, never) < t:
+                sites[site] = t
+                if site_alerts and site in site_alerts:
+                    self._site_back(site, t, out)
+            s.prev, s.value, s.last_ts = s.value, value, t
+            s.ts.append(t)
+            s.vals.append(value)
+            if len(s.ts) > trim_at:
+                s.trim(t)
+            for b in s.bindings:
+                verdict = b.judge(s)
+                if verdict == alarm or b.state.status != inactive:
+                    self._apply(b, step(b.rule, b.state, verdict, t), out)
         self.stats["readings"] += n
         if self._origin is None and sites:
             self._origin = min(sites.values())
@@ -351,7 +389,7 @@ class Engine:
         self._tick_repeats(now, out)
         self._tick_composites(now, out)
         for b in list(self._timed.values()):
-            if b.state.status != INACTIVE:
+            if b.state.status != INACTIVE and next_due(b.rule, b.state) <= now:
                 self._apply(b, advance(b.rule, b.state, now), out)
         out.sort(key=lambda e: e.ts)
         return out

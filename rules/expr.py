@@ -18,9 +18,11 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-Env = Mapping[str, float]
-Fn = Callable[[Env], float]
+Env = Any  # what the name getters read from (a Mapping by default)
+Fn = Callable[[Env], Any]
+Getter = Callable[[Env], float]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>0x[0-9a-fA-F]+|0b[01]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)"
@@ -105,11 +107,21 @@ _ARITH: dict[str, Callable[[float, float], float]] = {
 
 
 def _or(a: Fn, b: Fn) -> Fn:
-    return lambda env: float(bool(a(env)) or bool(b(env)))
+    return lambda env: a(env) or b(env)
 
 
 def _and(a: Fn, b: Fn) -> Fn:
-    return lambda env: float(bool(a(env)) and bool(b(env)))
+    return lambda env: a(env) and b(env)
+
+
+_AGAINST_CONSTANT: dict[str, Callable[[Fn, float], Fn]] = {
+    "==": lambda f, c: lambda env: f(env) == c,
+    "!=": lambda f, c: lambda env: f(env) != c,
+    "<": lambda f, c: lambda env: f(env) < c,
+    "<=": lambda f, c: lambda env: f(env) <= c,
+    ">": lambda f, c: lambda env: f(env) > c,
+    ">=": lambda f, c: lambda env: f(env) >= c,
+}
 
 
 def _binary(fn: Callable[[float, float], float], a: Fn, b: Fn) -> Fn:
@@ -117,11 +129,12 @@ def _binary(fn: Callable[[float, float], float], a: Fn, b: Fn) -> Fn:
 
 
 class _Parser:
-    def __init__(self, text: str, names: tuple[str, ...]) -> None:
+    def __init__(self, text: str, names: Mapping[str, Getter]) -> None:
         self.tokens = tokenize(text)
         self.i = 0
         self.names = names
         self.depth = 0
+        self.constants: dict[Fn, float] = {}
 
     @property
     def tok(self) -> Token:
@@ -175,22 +188,25 @@ class _Parser:
         if self.at("not"):
             self.take()
             inner = self.nested(self.not_)
-            return lambda env: float(not inner(env))
+            return lambda env: not inner(env)
         return self.compare()
 
     def compare(self) -> Fn:
         left = self.bitor()
         if self.tok.kind == "op" and self.tok.text in _COMPARE:
-            op = _COMPARE[self.take().text]
+            text = self.take().text
+            op = _COMPARE[text]
             right = self.bitor()
-            return lambda env: float(op(left(env), right(env)))
+            if right in self.constants:
+                return _AGAINST_CONSTANT[text](left, self.constants[right])
+            return lambda env: op(left(env), right(env))
         negate = self.at("not") and self.tokens[self.i + 1].text == "in"
         if negate:
             self.take()
         if self.at("in"):
             self.take()
             members = self.member_list()
-            return lambda env: float((left(env) in members) != negate)
+            return lambda env: (left(env) in members) != negate
         return left
 
     def member_list(self) -> frozenset[float]:
@@ -240,7 +256,9 @@ class _Parser:
         tok = self.take()
         if tok.kind == "num":
             number = _number(tok.text)
-            return lambda env: number
+            fn: Fn = lambda env: number  # noqa: E731
+            self.constants[fn] = number
+            return fn
         if tok.text == "(":
             inner = self.nested(self.or_)
             self.take(")")
@@ -256,10 +274,10 @@ class _Parser:
             return lambda env: constant
         if self.at("("):
             return self.call(tok)
-        if tok.text not in self.names:
-            raise ExprError(_unknown(tok.text, self.names, "name"), tok.offset)
-        key = tok.text
-        return lambda env: env[key]
+        getter = self.names.get(tok.text)
+        if getter is None:
+            raise ExprError(_unknown(tok.text, tuple(self.names), "name"), tok.offset)
+        return getter
 
     def call(self, tok: Token) -> Fn:
         if tok.text not in FUNCTIONS:
@@ -302,8 +320,18 @@ class Expression:
         return bool(self.fn(env))
 
 
-def compile_expression(text: str, names: tuple[str, ...]) -> Expression:
-    """Parse ``text``; raise ExprError (with offset) if it is not valid."""
+def _lookup(key: str) -> Getter:
+    return lambda env: env[key]
+
+
+def compile_expression(text: str, names: tuple[str, ...] | Mapping[str, Getter]) -> Expression:
+    """Parse ``text``; raise ExprError (with offset) if it is not valid.
+
+    ``names`` are the variables: a tuple of keys read from a Mapping env, or a
+    mapping of name -> getter (a function of the env object).
+    """
+    if isinstance(names, tuple):
+        names = {name: _lookup(name) for name in names}
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression longer than {MAX_LENGTH} characters", 0)
     if not text.strip():

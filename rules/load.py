@@ -10,13 +10,14 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
 from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
 from gatewatch.rules.durations import DurationError, parse_duration
 from gatewatch.rules.events import Escalation, TicketPolicy
-from gatewatch.rules.expr import ExprError, Expression, compile_expression
+from gatewatch.rules.expr import ExprError, Expression, Getter, compile_expression
 from gatewatch.rules.model import (
     DEFAULT_CLASS_POLICIES,
     DEFAULT_WINDOW,
@@ -271,11 +272,13 @@ class _Context:
         )
 
     def state(self, s: Section, kind: Kind) -> Condition:
+        window = _duration(s, "window", DEFAULT_WINDOW, positive=True)
+        names = series_names(window)
         return Condition(
             kind,
-            expr=_expression(s, "expr"),
-            clear_expr=_expression(s, "clear_when") if s.has("clear_when") else None,
-            window=_duration(s, "window", DEFAULT_WINDOW, positive=True),
+            expr=_expression(s, "expr", names),
+            clear_expr=_expression(s, "clear_when", names) if s.has("clear_when") else None,
+            window=window,
         )
 
     def silence(self, s: Section, kind: Kind) -> Condition:
@@ -391,12 +394,22 @@ def _group_by(s: Section, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _expression(s: Section, key: str) -> Expression | None:
+def series_names(window: float) -> dict[str, Getter]:
+    """What an expression may read: the series' value, prev, delta and rate per minute."""
+    return {
+        "value": attrgetter("value"),
+        "prev": attrgetter("prev"),
+        "delta": lambda s: s.value - s.prev,
+        "rate": lambda s: s.rate(window),
+    }
+
+
+def _expression(s: Section, key: str, names: dict[str, Getter]) -> Expression | None:
     text = s.text(key)
     if not isinstance(text, str):
         return None
     try:
-        return compile_expression(text, EXPR_NAMES)
+        return compile_expression(text, names)
     except ExprError as exc:
         s.problems.append(Problem(_offset(s, key, exc.offset), f"{s.path}.{key}: {exc}"))
         return None

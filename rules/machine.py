@@ -106,6 +106,16 @@ def advance(rule: Rule, st: AlertState, t: float) -> list[Transition]:
     return out
 
 
+def next_due(rule: Rule, st: AlertState) -> float:
+    """The earliest time ``advance`` could change something (inf: only a verdict can)."""
+    if st.status == PENDING:
+        due: float = st.since + rule.for_
+        return due
+    if st.status == FIRING:
+        return min(st.next_update, _resolve_due(rule, st))
+    return math.inf
+
+
 def _resolve_due(rule: Rule, st: AlertState) -> float:
     if st.clear_since is None:
         return math.inf

@@ -43,16 +43,18 @@ class Selector:
     rooms: frozenset[str] = frozenset()
     metrics: tuple[str, ...] = ()  # names or shell patterns (``vibration.*``)
 
-    def matches(self, site: str, asset_id: str, asset: Asset | None, metric: str) -> bool:
-        if self.sites and site not in self.sites:
+    def matches(self, site: str, asset_id: str, asset: Asset | None, metric: str | None) -> bool:
+        """Does the series match? ``metric=None``: the caller already matched the metric."""
+        if (self.sites and site not in self.sites) or (self.assets and asset_id not in self.assets):
             return False
-        if self.assets and asset_id not in self.assets:
+        located = self.classes or self.buildings or self.floors or self.rooms
+        if located and (asset is None or not self.matches_asset(asset)):
             return False
-        if self.metrics and not any(fnmatch.fnmatchcase(metric, m) for m in self.metrics):
-            return False
-        if not (self.classes or self.buildings or self.floors or self.rooms):
-            return True
-        return asset is not None and self.matches_asset(asset)
+        return (
+            metric is None
+            or not self.metrics
+            or any(fnmatch.fnmatchcase(metric, m) for m in self.metrics)
+        )
 
     def matches_asset(self, asset: Asset) -> bool:
         loc = asset.location

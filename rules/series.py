@@ -50,10 +50,15 @@ class Series:
 
     def push(self, t: float, value: float) -> None:
         self.prev, self.value, self.last_ts = self.value, value, t
-        ts = self.ts
-        ts.append(t)
+        self.ts.append(t)
         self.vals.append(value)
-        if len(ts) > TRIM_AT and ts[0] < t - self.keep:
+        if len(self.ts) > TRIM_AT:
+            self.trim(t)
+
+    def trim(self, t: float) -> None:
+        """Drop history older than ``keep`` (keeping one reading before it as a baseline)."""
+        ts = self.ts
+        if ts[0] < t - 2 * self.keep:  # amortized: drop about half at once
             cut = max(0, bisect_right(ts, t - self.keep) - 1)
             del ts[:cut]
             del self.vals[:cut]
