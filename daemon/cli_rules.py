@@ -39,6 +39,8 @@ def register(subparsers: Any) -> None:
     bt.add_argument("--tick", type=float, default=10.0, help="clock tick in seconds (default 10)")
     bt.add_argument("--json", action="store_true")
 
+    schema = sub.add_parser("schema", help="write the JSON Schemas of rule and rule test files")
+    schema.add_argument("--output", type=Path, help="directory (default: print rules schema)")
     _register_bench(subparsers)
 
 
@@ -65,6 +67,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
         return None
     if args.rules_cmd == "check":
         return _check(args.paths, args.assets, as_json=args.json)
+    if args.rules_cmd == "schema":
+        return _schema(args.output)
     if args.rules_cmd == "test":
         from gatewatch.daemon.rules_test_cmd import run_tests
 
@@ -111,4 +115,17 @@ def _check(paths: list[Path], assets_path: Path | None, *, as_json: bool) -> int
     else:
         note = "" if assets else " (no assets.yaml found: asset ids/metrics not checked)"
         print(f"OK: {len(rules.rules)} rules in {len(files)} file(s){note}")
+    return EXIT_OK
+
+
+def _schema(output: Path | None) -> int:
+    from gatewatch.rules.schema import SCHEMAS, rule_schema
+
+    if output is None:
+        print(json.dumps(rule_schema(), indent=2))
+        return EXIT_OK
+    output.mkdir(parents=True, exist_ok=True)
+    for name, build in SCHEMAS.items():
+        (output / name).write_text(json.dumps(build(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {output / name}")
     return EXIT_OK
