@@ -97,7 +97,7 @@ def _ticket() -> dict[str, Any]:
 
 def rule_schema() -> dict[str, Any]:
     select = _obj(
-        {k: NAMES for k in ("site", "asset", "class", "building", "floor", "room", "metric")}
+        dict.fromkeys(("site", "asset", "class", "building", "floor", "room", "metric"), NAMES)
     )
     properties = {
         "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"},
