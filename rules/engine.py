@@ -20,10 +20,19 @@ from typing import Any
 
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.rules.events import AlertEvent, EventKind
-from gatewatch.rules.machine import INACTIVE, AlertState, Transition, advance, next_due, step
+from gatewatch.rules.machine import (
+    FIRING,
+    INACTIVE,
+    AlertState,
+    Transition,
+    advance,
+    next_due,
+    step,
+)
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
 from gatewatch.rules.render import Context, build_event, effective
 from gatewatch.rules.series import TRIM_AT, Series
+from gatewatch.rules.silence import Mute
 from gatewatch.sensors.assets import Asset, AssetRegistry
 from gatewatch.sensors.reading import Reading
 
@@ -127,8 +136,13 @@ class Engine:
     ) -> None:
         self.assets = assets or AssetRegistry.empty()
         self.default_site = default_site
-        self.stats: dict[str, int] = {"readings": 0, "out_of_order": 0, "events": 0}
+        self.stats: dict[str, int] = {"readings": 0, "out_of_order": 0, "events": 0, "muted": 0}
+        self._mutes: tuple[Mute, ...] = ()
         self._install(rules)
+
+    def set_silences(self, mutes: Iterable[Mute]) -> None:
+        """Silences and maintenance windows (replaces the previous set)."""
+        self._mutes = tuple(mutes)
 
     # -- setup -------------------------------------------------------------------
 
@@ -151,6 +165,7 @@ class Engine:
         self._logs: dict[str, list[tuple[float, str]]] = {}
         self._members: dict[str, dict[str, tuple[bool, float]]] = {}
         self._origin: float | None = None
+        self._held: dict[str, Binding] = {}  # FIRED while muted, not yet ticketed
         for asset in self.assets.assets.values():
             for metric in asset.metrics:
                 self._new_series(self.default_site, asset.id, metric)
@@ -279,11 +294,53 @@ class Engine:
                 st.priority = effective(b.rule, self._asset_of(b), self.rules.class_policies)[0]
             event = self._event(b, kind, ts)
             if b.rule.notify:
-                out.append(event)
-                self.stats["events"] += 1
+                delivered = self._deliver(b, kind, event)
+                out += delivered
+                self.stats["events"] += len(delivered)
             deps = self._dependents.get(b.rule.id)
             if deps and kind in (EventKind.FIRED, EventKind.RESOLVED):
                 self._propagate(b, event, deps, out)
+
+    def _muted(self, b: Binding, ts: float) -> bool:
+        if not self._mutes:
+            return False
+        s = b.series
+        site, asset_id = (s.site, s.asset_id) if s is not None else (b.site, b.asset_id)
+        if s is None and b.ctx is not None:
+            asset_id = b.ctx.asset_id
+        asset = self._asset_of(b)
+        return any(
+            m.active(ts) and m.match.matches(b.rule.id, site, asset_id, asset) for m in self._mutes
+        )
+
+    def _deliver(self, b: Binding, kind: EventKind, event: AlertEvent) -> list[AlertEvent]:
+        """What reaches the tickets now, given silences and maintenance windows."""
+        key, ts = b.state.key, event.ts
+        if not self._muted(b, ts):
+            if key not in self._held:
+                return [event]
+            del self._held[key]  # the silence ended between two ticks
+            if kind == EventKind.RESOLVED:
+                return []  # never ticketed
+            if kind == EventKind.FIRED:
+                return [event]
+            return [self._event(b, EventKind.FIRED, ts), event]
+        self.stats["muted"] += 1
+        if kind == EventKind.FIRED:
+            self._held[key] = b
+        elif kind == EventKind.RESOLVED and self._held.pop(key, None) is None:
+            return [event]  # ticketed before the silence began: close it honestly
+        return []
+
+    def _tick_held(self, now: float, out: list[AlertEvent]) -> None:
+        """When a silence or window ends, what is still firing is ticketed at once."""
+        for key, b in list(self._held.items()):
+            if b.state.status != FIRING:
+                del self._held[key]
+            elif not self._muted(b, now):
+                del self._held[key]
+                out.append(self._event(b, EventKind.FIRED, now))
+                self.stats["events"] += 1
 
     def _asset_of(self, b: Binding) -> Asset | None:
         return b.series.asset if b.series is not None else (b.ctx.asset if b.ctx else b.asset)
@@ -291,7 +348,7 @@ class Engine:
     def _event(self, b: Binding, kind: EventKind, ts: float) -> AlertEvent:
         policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)[1]
         st = b.state
-        since = st.firing_since if kind != EventKind.FIRED else ts
+        since = st.firing_since
         return build_event(
             b.rule,
             kind,
@@ -388,6 +445,7 @@ class Engine:
         self._tick_sites(now, out)
         self._tick_repeats(now, out)
         self._tick_composites(now, out)
+        self._tick_held(now, out)
         for b in list(self._timed.values()):
             if b.state.status != INACTIVE and next_due(b.rule, b.state) <= now:
                 self._apply(b, advance(b.rule, b.state, now), out)

@@ -38,6 +38,7 @@ def export_engine(engine: Engine) -> dict[str, Any]:
         "alerts": alerts,
         "groups": groups,
         "repeats": {k: [[t, i] for t, i in log] for k, log in engine._logs.items() if log},
+        "held": sorted(engine._held),
         "composites": {
             k: {ref: [firing, at] for ref, (firing, at) in m.items()}
             for k, m in engine._members.items()
@@ -59,7 +60,12 @@ def restore_engine(engine: Engine, data: Mapping[str, Any]) -> int:
         engine._sites.update({str(k): float(v) for k, v in sites.items() if _num(v)})
     bindings = _restore_series(engine, data.get("series"))
     bindings.update(_restore_groups(engine, data))
-    return _restore_alerts(engine, data.get("alerts"), bindings)
+    restored = _restore_alerts(engine, data.get("alerts"), bindings)
+    held = data.get("held")
+    for key in held if isinstance(held, list) else []:
+        if key in engine._timed:
+            engine._held[key] = engine._timed[key]
+    return restored
 
 
 def _restore_series(engine: Engine, items: Any) -> dict[str, Binding]:
