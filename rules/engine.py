@@ -302,6 +302,9 @@ class Engine:
                 self._propagate(b, event, deps, out)
 
     def _muted(self, b: Binding, ts: float) -> bool:
+        schedule = b.rule.schedule
+        if schedule is not None and not schedule.active(ts):
+            return True
         if not self._mutes:
             return False
         s = b.series

@@ -31,6 +31,7 @@ from gatewatch.rules.model import (
     RuleSet,
     Selector,
 )
+from gatewatch.rules.silence import parse_schedule
 from gatewatch.rules.template import Template, TemplateError, parse_template
 from gatewatch.sensors.assets import KNOWN_CLASSES, AssetRegistry
 from gatewatch.sensors.yamlsource import (
@@ -78,6 +79,7 @@ RULE_KEYS = (
     "clear_for",
     "keep_firing_for",
     "ticket",
+    "active",
 )
 DEFAULT_TITLE = "[P{priority}] {rule.description}: {asset.name} ({asset.location})"
 DEFAULT_BODY = (
@@ -175,6 +177,9 @@ class _Context:
             clear_for=_duration(s, "clear_for", 0.0),
             keep_firing_for=_duration(s, "keep_firing_for", 0.0),
             notify=notify,
+            schedule=parse_schedule(s.section("active"), rule_id or "")
+            if s.has("active")
+            else None,
             location=s.loc,
         )
         s.check_unknown(RULE_KEYS)

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from gatewatch.rules.events import Escalation, TicketPolicy
 from gatewatch.rules.expr import Expression
+from gatewatch.rules.silence import Window
 from gatewatch.rules.template import Template
 from gatewatch.sensors.assets import Asset
 from gatewatch.sensors.yamlsource import Location
@@ -118,6 +119,7 @@ class Rule:
     clear_for: float = 0.0
     keep_firing_for: float = 0.0
     notify: bool = True  # false: a building block for repeated/composite rules, no ticket
+    schedule: Window | None = None  # notify only inside this window (working hours, ...)
     location: Location = field(default=Location("<rules>", 1, 1), compare=False)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewatch.rules.load import GROUP_FIELDS, RULE_KEYS
+from gatewatch.rules.silence import DAYS
 from gatewatch.rules.template import FIELDS
 from gatewatch.sensors.assets import KNOWN_CLASSES
 
@@ -109,6 +110,15 @@ def rule_schema() -> dict[str, Any]:
         "clear_for": DURATION,
         "keep_firing_for": DURATION,
         "ticket": _ticket(),
+        "active": _obj(
+            {
+                "every": {"type": "array", "items": {"enum": list(DAYS)}},
+                "from": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "to": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "tz": {"type": "string", "description": "IANA time zone, e.g. Europe/Berlin"},
+            },
+            description="notify only inside this weekly window (local time)",
+        ),
     }
     assert set(properties) == set(RULE_KEYS)
     policy = _obj({"min_priority": PRIORITY, "escalate_after": DURATION})

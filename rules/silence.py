@@ -167,6 +167,12 @@ def _clock(s: Section, key: str) -> time | None:
 
 def _window(s: Section) -> Window | None:
     sid, match = s.text("id"), _match(s)
+    window = parse_schedule(s, sid or "", match)
+    return window if sid is not None else None
+
+
+def parse_schedule(s: Section, sid: str, match: Match | None = None) -> Window | None:
+    """``every`` (days), ``from``, ``to`` (local times) and ``tz`` of a window or schedule."""
     days = s.sequence("every", LocList([*DAYS]))
     bad = [d for d in days or [] if d not in DAYS]
     for day in bad:
@@ -176,13 +182,13 @@ def _window(s: Section) -> Window | None:
     zone = _zone(s)
     comment = s.text("comment", "")
     s.check_unknown()
-    if sid is None or start is None or end is None or zone is None or bad or start == end:
-        if start is not None and start == end:
-            s.error("to", f"{s.path}: from and to are equal; the window would be empty")
+    if start is not None and start == end:
+        s.error("to", f"{s.path}: from and to are equal; the window would be empty")
         return None
-    return Window(
-        sid, match, frozenset(DAYS.index(d) for d in days or []), start, end, zone, comment
-    )
+    if start is None or end is None or zone is None or bad:
+        return None
+    day_set = frozenset(DAYS.index(d) for d in days or [])
+    return Window(sid, match or Match({}), day_set, start, end, zone, comment)
 
 
 def _zone(s: Section) -> ZoneInfo | None:

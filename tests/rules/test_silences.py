@@ -108,3 +108,33 @@ maintenance_windows:
     assert any("did you mean 'tue'?" in line for line in lines)
     assert any(line.startswith("s.yaml:11:11: ") for line in lines)
     assert any("unknown time zone 'Mars/Olympus'" in line for line in lines)
+
+
+def test_rule_schedule_working_hours() -> None:
+    e = engine(
+        RULES.replace(
+            "    ticket:",
+            "    active: {every: [mon, tue, wed, thu, fri], from: '08:00', to: '18:00',"
+            " tz: Europe/Berlin}\n    ticket:",
+        )
+    )
+    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp()
+    monday_0800 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC).timestamp()  # 08:00 CET
+    assert e.process([r("pump-1", "bearing_temp", saturday, 95)]) == []
+    assert e.tick(monday_0800 - 1) == []
+    (event,) = e.tick(monday_0800)
+    assert (str(event.kind), event.ts, event.since) == ("fired", monday_0800, saturday)
+
+
+def test_held_alerts_survive_a_restart() -> None:
+    from gatewatch.rules.engine import Engine
+    from rulehelpers import ASSETS, SITE, ruleset
+
+    e = engine(RULES)
+    mutes = parse_silences(SILENCES, "silences.yaml")
+    e.set_silences(mutes)
+    e.process([r("pump-1", "bearing_temp", T0 + 60, 90)])
+    e2 = Engine(ruleset(RULES), ASSETS, default_site=SITE)
+    e2.set_silences(mutes)
+    e2.restore_state(e.export_state())
+    assert [str(ev.kind) for ev in e2.tick(T0 + 3600)] == ["fired"]
