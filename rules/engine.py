@@ -343,6 +343,8 @@ class Engine:
             elif not self._muted(b, now):
                 del self._held[key]
                 out.append(self._event(b, EventKind.FIRED, now))
+                interval = b.rule.policy.update_interval
+                b.state.next_update = now + interval if interval else math.inf
                 self.stats["events"] += 1
 
     def _asset_of(self, b: Binding) -> Asset | None:
