@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gatewatch.daemon import cli_silence
 from gatewatch.daemon.rulefiles import find_assets, load_registry, load_rule_files, rule_paths
 from gatewatch.sensors.yamlsource import ConfigError, Problem
 
@@ -42,6 +43,7 @@ def register(subparsers: Any) -> None:
     schema = sub.add_parser("schema", help="write the JSON Schemas of rule and rule test files")
     schema.add_argument("--output", type=Path, help="directory (default: print rules schema)")
     _register_bench(subparsers)
+    cli_silence.register(subparsers)
 
 
 def _register_bench(subparsers: Any) -> None:
@@ -59,12 +61,18 @@ def _register_bench(subparsers: Any) -> None:
 
 
 def dispatch(args: argparse.Namespace) -> int | None:
+    if (code := cli_silence.dispatch(args)) is not None:
+        return int(code)
     if args.command == "bench" and getattr(args, "bench", None) == "rules":
         from gatewatch.daemon.bench_rules import run_bench_rules
 
         return int(run_bench_rules(args))
     if args.command != "rules":
         return None
+    return _dispatch_rules(args)
+
+
+def _dispatch_rules(args: argparse.Namespace) -> int:
     if args.rules_cmd == "check":
         return _check(args.paths, args.assets, as_json=args.json)
     if args.rules_cmd == "schema":
