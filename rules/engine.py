@@ -195,6 +195,7 @@ class Engine:
                 key = f"{rule.id}:{site}/{asset_id}/{metric}"
                 b = Binding(rule, key, judge=self._judges[rule.id], series=s)
                 s.bindings.append(b)
+                s.checks.append((b.judge, b))
                 s.keep = max(s.keep, rule.condition.window)
                 if rule.condition.kind == Kind.STALE:
                     self._stale.append(b)
@@ -218,14 +219,20 @@ class Engine:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
         series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, never, trim_at = ALARM, INACTIVE, -math.inf, TRIM_AT
+        alarm, inactive, never, trim_at, derived = (
+            ALARM,
+            INACTIVE,
+            -math.inf,
+            TRIM_AT,
+            DerivedSignal,
+        )
         for r in readings:
             n += 1
             site = r.site
             s = series.get((site, r.asset, r.metric))
             if s is None:
                 s = self._new_series(site, r.asset, r.metric)
-            t = r.ts
+            t, value = r.ts, r.value
             if now is not None and t > now:
                 t = now
             if t < s.last_ts:
@@ -235,15 +242,16 @@ class Engine:
                 sites[site] = t
                 if site_alerts and site in site_alerts:
                     self._site_back(site, t, out)
-            s.prev, s.value, s.last_ts = s.value, r.value, t  # Series.push, inlined
-            s.ts.append(t)
-            s.vals.append(r.value)
-            if len(s.ts) > trim_at:
+            s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
+            ts = s.ts
+            ts.append(t)
+            s.vals.append(value)
+            if len(ts) > trim_at:
                 s.trim(t)
-            if type(r) is DerivedSignal:
+            if type(r) is derived:
                 s.evidence = r.evidence
-            for b in s.bindings:
-                verdict = b.judge(s)
+            for judge, b in s.checks:
+                verdict = judge(s)
                 if verdict == alarm or b.state.status != inactive:
                     self._apply(b, step(b.rule, b.state, verdict, t), out)
         self.stats["readings"] += n
@@ -274,8 +282,8 @@ class Engine:
             s.vals.append(value)
             if len(s.ts) > trim_at:
                 s.trim(t)
-            for b in s.bindings:
-                verdict = b.judge(s)
+            for judge, b in s.checks:
+                verdict = judge(s)
                 if verdict == alarm or b.state.status != inactive:
                     self._apply(b, step(b.rule, b.state, verdict, t), out)
         self.stats["readings"] += n

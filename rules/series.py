@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ class Series:
         "asset",
         "asset_id",
         "bindings",
+        "checks",
         "evidence",
         "keep",
         "last_ts",
@@ -41,6 +42,7 @@ class Series:
         self.vals: list[float] = []
         self.keep = 0.0  # seconds of history the bound rules need
         self.bindings: list[Binding] = []
+        self.checks: list[tuple[Callable[[Series], int], Binding]] = []  # the hot loop's view
         self.evidence: Mapping[str, str | float] = MappingProxyType({})
 
     @property
