@@ -162,8 +162,7 @@ def _series(s: Section, site: str, start: float) -> list[Sample]:
         s.error("series", "series must be asset/metric, e.g. lift-a1/rope_break")
     first = start + _offset(s, "from", 0.0)
     interval = _offset(s, "interval", 60.0)
-    raw_evidence = s.section("evidence")
-    evidence = {k: v if isinstance(v, str) else float(v) for k, v in raw_evidence.items()}
+    evidence = _evidence(s.section("evidence"))
     values = _values(s)
     s.check_unknown()
     out: list[Sample] = []
@@ -171,10 +170,21 @@ def _series(s: Section, site: str, start: float) -> list[Sample]:
         if v is None:
             continue
         ts = first + i * interval
-        if raw_evidence.has("_") or evidence:
+        if evidence:
             out.append(DerivedSignal(site, asset, metric, ts, v, evidence))
         else:
             out.append(Reading(site, asset, metric, ts, v))
+    return out
+
+
+def _evidence(s: Section) -> dict[str, str | float]:
+    """Evidence of a derived signal (anomaly/): names -> text or numbers."""
+    out: dict[str, str | float] = {}
+    for key, value in s.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            s.error(key, f"{s.path}.{key} must be a text or a number")
+            continue
+        out[key] = value if isinstance(value, str) else float(value)
     return out
 
 

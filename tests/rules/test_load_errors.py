@@ -168,6 +168,17 @@ VOCAB = [
     "asset_classes",
     "min_priority",
     "lift",
+    "input",
+    "expect",
+    "series",
+    "values",
+    "interval",
+    "at",
+    "kind",
+    "evidence",
+    "until",
+    "tick",
+    "name",
 ]
 scalars = st.one_of(
     st.none(),
@@ -199,7 +210,7 @@ def _assert_clean(text: str) -> None:
             assert p.message
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_generated_documents_never_crash(doc: object) -> None:
     _assert_clean(yaml.safe_dump({"rules": [doc]} if isinstance(doc, dict) else doc))
@@ -208,7 +219,7 @@ def test_generated_documents_never_crash(doc: object) -> None:
 SHIPPED = (CONFIG / "rules" / "lifts.yaml").read_text()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.integers(0, len(SHIPPED) - 1), st.integers(0, 20), st.text(max_size=4))
 def test_mutated_shipped_file_never_crashes(at: int, cut: int, insert: str) -> None:
     _assert_clean(SHIPPED[:at] + insert + SHIPPED[at + cut :])
@@ -216,3 +227,35 @@ def test_mutated_shipped_file_never_crashes(at: int, cut: int, insert: str) -> N
 
 def test_indented_text_is_dedented_by_helpers_only() -> None:
     assert textwrap.dedent("  a") == "a"
+
+
+TEST_FILE = (CONFIG / "rules" / "tests" / "lifts_test.yaml").read_text()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, len(TEST_FILE) - 1), st.integers(0, 20), st.text(max_size=4))
+def test_mutated_rule_test_file_never_crashes(at: int, cut: int, insert: str) -> None:
+    from gatewatch.rules.ruletest import parse_test_file
+    from gatewatch.sensors.yamlsource import Problem
+
+    problems: list[Problem] = []
+    try:
+        parse_test_file(TEST_FILE[:at] + insert + TEST_FILE[at + cut :], "t.yaml", problems)
+    except ConfigError as exc:
+        problems = exc.problems
+    assert all(p.location.file == "t.yaml" and p.location.line >= 1 for p in problems)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents)
+def test_generated_rule_test_documents_never_crash(doc: object) -> None:
+    from gatewatch.rules.ruletest import parse_test_file
+    from gatewatch.sensors.yamlsource import Problem
+
+    text = yaml.safe_dump({"rule_files": [], "tests": [doc]} if isinstance(doc, dict) else doc)
+    problems: list[Problem] = []
+    try:
+        parse_test_file(text, "t.yaml", problems)
+    except ConfigError as exc:
+        problems = exc.problems
+    assert all(p.location.line >= 1 and p.location.column >= 1 for p in problems)
