@@ -397,9 +397,12 @@ class Engine:
         log[:] = [e for e in log if e[0] >= ev.ts - cond.within]
         grown = st.status != INACTIVE and len(log) > cond.times
         b.ctx = self._group_ctx(b, ctx, log)
-        if grown and st.priority > 1 and st.status == 2:
+        if grown and st.priority > 1 and st.status == FIRING:
             st.priority -= 1
-            out.append(self._event(b, EventKind.ESCALATED, ev.ts))
+            if b.rule.notify:
+                out += self._deliver(
+                    b, EventKind.ESCALATED, self._event(b, EventKind.ESCALATED, ev.ts)
+                )
             return
         verdict = ALARM if len(log) >= cond.times else CLEAR
         self._apply(b, step(b.rule, st, verdict, ev.ts), out)

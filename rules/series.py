@@ -83,8 +83,14 @@ class Series:
             "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
             "value": self.value if math.isfinite(self.value) else None,
             "prev": self.prev if math.isfinite(self.prev) else None,
-            "history": [[t, v] for t, v in zip(self.ts[cut:], self.vals[cut:], strict=True)],
-            "evidence": dict(self.evidence),
+            "history": [
+                [t, v]
+                for t, v in zip(self.ts[cut:], self.vals[cut:], strict=True)
+                if math.isfinite(v)  # JSON has no inf (days_to_zone_c = never)
+            ],
+            "evidence": {
+                k: v for k, v in self.evidence.items() if isinstance(v, str) or math.isfinite(v)
+            },
         }
 
     def restore(self, data: Mapping[str, object]) -> None:
