@@ -7,7 +7,7 @@ reopens the old ticket instead), updates, escalations and time in firing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gatewatch.rules.engine import Engine
@@ -85,12 +85,6 @@ def _fired(stats: RuleStats, e: AlertEvent, resolved: dict[str, float]) -> None:
         stats.tickets += 1
 
 
-def _counting(samples: Iterable[Row], count: list[int]) -> Iterator[Row]:
-    for sample in samples:
-        count[0] += 1
-        yield sample
-
-
 def backtest(
     rules: RuleSet,
     assets: AssetRegistry,
@@ -104,17 +98,8 @@ def backtest(
 ) -> tuple[Summary, list[AlertEvent]]:
     """Replay time-ordered (site, asset, metric, ts, value) rows through a fresh engine."""
     engine = Engine(rules, assets, default_site=site)
-    count = [0]
-    events = replay(
-        engine,
-        _counting(samples, count),
-        start=start,
-        until=end,
-        tick=tick,
-        on_tick=on_tick,
-        rows=True,
-    )
+    events = replay(engine, samples, start=start, until=end, tick=tick, on_tick=on_tick, rows=True)
     ids = [r.id for r in rules.rules if r.notify]
     summary = summarize(events, start, end, ids)
-    summary.readings = count[0]
+    summary.readings = engine.stats["readings"]
     return summary, events

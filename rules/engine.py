@@ -158,6 +158,8 @@ class Engine:
             self._index(rule)
         self._series: dict[tuple[str, str, str], Series] = {}
         self._stale: list[Binding] = []
+        self._stale_next = -math.inf  # no stale check can fire before this
+        self._timed_next = -math.inf  # no timed alert is due before this
         self._timed: dict[str, Binding] = {}
         self._groups: dict[str, Binding] = {}
         self._site_alerts: dict[str, list[Binding]] = {}
@@ -199,6 +201,7 @@ class Engine:
                 s.keep = max(s.keep, rule.condition.window)
                 if rule.condition.kind == Kind.STALE:
                     self._stale.append(b)
+                    self._stale_next = -math.inf
         self._series[(site, asset_id, metric)] = s
         return s
 
@@ -295,6 +298,8 @@ class Engine:
         st = b.state
         if st.status != INACTIVE:
             self._timed[st.key] = b
+            due = next_due(b.rule, st)
+            self._timed_next = min(self._timed_next, due)
         else:
             self._timed.pop(st.key, None)
         for kind, ts in transitions:
@@ -462,25 +467,37 @@ class Engine:
         self._tick_repeats(now, out)
         self._tick_composites(now, out)
         self._tick_held(now, out)
-        for b in list(self._timed.values()):
-            if b.state.status != INACTIVE and next_due(b.rule, b.state) <= now:
-                self._apply(b, advance(b.rule, b.state, now), out)
+        if now >= self._timed_next:
+            self._tick_timed(now, out)
         out.sort(key=lambda e: e.ts)
         return out
 
+    def _tick_timed(self, now: float, out: list[AlertEvent]) -> None:
+        for b in list(self._timed.values()):
+            if b.state.status != INACTIVE and next_due(b.rule, b.state) <= now:
+                self._apply(b, advance(b.rule, b.state, now), out)
+        dues = [next_due(b.rule, b.state) for b in self._timed.values()]
+        self._timed_next = min(dues, default=math.inf)
+
     def _tick_stale(self, now: float, out: list[AlertEvent]) -> None:
+        if now < self._stale_next:  # readings only push the due times later
+            return
         origin = self._origin if self._origin is not None else now
+        upcoming = math.inf
         for b in self._stale:
             s, silent = b.series, b.rule.condition.silent_for
             assert s is not None
             due = (s.last_ts if math.isfinite(s.last_ts) else origin) + silent
             if now < due:
+                upcoming = min(upcoming, due)
                 continue
+            upcoming = -math.inf  # overdue: look again on every tick
             site_last = self._sites.get(s.site, origin)
             verdict = HOLD if now - site_last >= silent else ALARM  # whole site silent
             if verdict == HOLD and b.state.status == INACTIVE:
                 continue
             self._apply(b, step(b.rule, b.state, verdict, now, alarm_since=due), out)
+        self._stale_next = upcoming
 
     def _tick_sites(self, now: float, out: list[AlertEvent]) -> None:
         if not self._site_rules:

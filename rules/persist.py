@@ -61,6 +61,7 @@ def restore_engine(engine: Engine, data: Mapping[str, Any]) -> int:
     bindings = _restore_series(engine, data.get("series"))
     bindings.update(_restore_groups(engine, data))
     restored = _restore_alerts(engine, data.get("alerts"), bindings)
+    engine._timed_next = engine._stale_next = -math.inf
     held = data.get("held")
     for key in held if isinstance(held, list) else []:
         if key in engine._timed:
