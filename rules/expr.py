@@ -288,7 +288,20 @@ class _Parser:
             self.take()
             args.append(self.nested(self.or_))
         self.take(")")
+        if tok.text == "bit" and len(args) == 2 and args[1] in self.constants:
+            return _bit_constant(args[0], self.constants[args[1]])
         return _function(tok, args)
+
+
+def _bit_constant(x: Fn, n: float) -> Fn:
+    mask = 1 << max(0, _int(n)) if n < 64 else 0
+    isfinite = math.isfinite
+
+    def bit(env: Env) -> bool:
+        v = x(env)
+        return isfinite(v) and (int(v) & mask) != 0
+
+    return bit
 
 
 def _function(tok: Token, args: list[Fn]) -> Fn:
