@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewatch.rules.load import GROUP_FIELDS, RULE_KEYS
-from gatewatch.rules.silence import DAYS
+from gatewatch.rules.silence import DAYS, MATCH_KEYS
 from gatewatch.rules.template import FIELDS
 from gatewatch.sensors.assets import KNOWN_CLASSES
 
@@ -196,4 +196,89 @@ def rule_test_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"rules.schema.json": rule_schema, "rule-tests.schema.json": rule_test_schema}
+def silences_schema() -> dict[str, Any]:
+    match = _obj({k: NAMES for k in MATCH_KEYS}, minProperties=1)
+    clock = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
+    silence = _obj(
+        {
+            "id": {"type": "string"},
+            "match": match,
+            "starts": {"type": "string", "format": "date-time"},
+            "ends": {"type": "string", "format": "date-time"},
+            "comment": {"type": "string"},
+        },
+        required=["id", "match", "starts", "ends"],
+    )
+    window = _obj(
+        {
+            "id": {"type": "string"},
+            "match": match,
+            "every": {"type": "array", "items": {"enum": list(DAYS)}},
+            "from": clock,
+            "to": clock,
+            "tz": {"type": "string"},
+            "comment": {"type": "string"},
+        },
+        required=["id", "match", "from", "to"],
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://gatewatch.example.org/schema/silences.schema.json",
+        "title": "gatewatch silences and maintenance windows",
+        **_obj(
+            {
+                "silences": {"type": "array", "items": silence},
+                "maintenance_windows": {"type": "array", "items": window},
+            }
+        ),
+    }
+
+
+def assets_schema() -> dict[str, Any]:
+    metric = _obj(
+        {"unit": {"type": ["string", "null"]}, "min": {"type": "number"}, "max": {"type": "number"}}
+    )
+    asset = _obj(
+        {
+            "class": {"type": "string", "examples": list(KNOWN_CLASSES)},
+            "name": {"type": "string"},
+            "location": _obj(
+                {k: {"type": ["string", "number"]} for k in ("building", "floor", "room")}
+            ),
+            "responsible": _obj(
+                {
+                    "kind": {"enum": ["own", "contractor"]},
+                    "name": {"type": "string"},
+                    "contact": {"type": "string"},
+                },
+                required=["name"],
+            ),
+            "checklist_url": {"type": "string"},
+            "metrics": {"type": "object", "additionalProperties": metric},
+        },
+        required=["class"],
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://gatewatch.example.org/schema/assets.schema.json",
+        "title": "gatewatch asset registry",
+        **_obj(
+            {
+                "assets": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[^/+#]+$"},
+                    "additionalProperties": asset,
+                },
+                "extra_classes": {"type": "array", "items": {"type": "string"}},
+            },
+            required=["assets"],
+        ),
+    }
+
+
+SCHEMAS = {
+    "rules.schema.json": rule_schema,
+    "rule-tests.schema.json": rule_test_schema,
+    "silences.schema.json": silences_schema,
+    "assets.schema.json": assets_schema,
+}

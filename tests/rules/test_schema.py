@@ -43,3 +43,18 @@ def test_schema_rejects_what_editors_should_flag() -> None:
     messages = sorted(e.message for e in v.iter_errors(bad))
     assert any("'fro' was unexpected" in m for m in messages)
     assert len(messages) == 2
+
+
+def test_shipped_assets_validate() -> None:
+    _validator("assets.schema.json").validate(yaml.safe_load((CONFIG / "assets.yaml").read_text()))
+
+
+def test_silences_example_validates() -> None:
+    from gatewatch.rules import silence
+
+    doc = yaml.safe_load(
+        silence.__doc__.split("silences.yaml (parsed here", 1)[1].split(":\n", 1)[1]
+    )
+    doc = json.loads(json.dumps(doc, default=str))
+    assert set(doc) == {"silences", "maintenance_windows"}
+    _validator("silences.schema.json").validate(doc)
