@@ -197,7 +197,7 @@ def rule_test_schema() -> dict[str, Any]:
 
 
 def silences_schema() -> dict[str, Any]:
-    match = _obj({k: NAMES for k in MATCH_KEYS}, minProperties=1)
+    match = _obj(dict.fromkeys(MATCH_KEYS, NAMES), minProperties=1)
     clock = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
     silence = _obj(
         {
