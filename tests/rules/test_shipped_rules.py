@@ -51,3 +51,34 @@ def test_rules_test_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "FAIL" in out
     assert "1 failed" in out
+
+
+def _first_fired(test_file: str, rule_id: str):  # type: ignore[no-untyped-def]
+    for result in run_file(CONFIG / "rules" / "tests" / test_file):
+        for event in result.events:
+            if event.rule_id == rule_id and event.kind == "fired":
+                return event
+    raise AssertionError(f"{rule_id} never fired in {test_file}")
+
+
+def test_incident_policies_reach_the_ticketing_contract() -> None:
+    rope = _first_fired("lifts_test.yaml", "lift-rope-break")
+    assert (rope.priority, rope.policy.update_interval, rope.policy.resolve_on_clear) == (
+        1,
+        300,
+        False,
+    )
+    assert rope.asset.responsible.name == "LiftCo Service"  # incident 5: the asset card
+    assert rope.asset.checklist_url.endswith("/lift-a1")
+    hot = _first_fired("server_room_test.yaml", "server-room-overheating")
+    (esc,) = hot.policy.escalations
+    assert (hot.priority, hot.policy.update_interval) == (1, 900)
+    assert (esc.after, esc.raise_priority_to, esc.queue) == (420, 1, "facilities-supervisors")
+    assert hot.trend_per_min == pytest.approx(0.4)
+    assert hot.incident_key == "server-room-overheating:hq/server-room-1/temperature"
+    fault = _first_fired("fire_test.yaml", "fire-panel-fault")
+    (auto,) = fault.policy.escalations  # incident 4: class policy, escalate after 5 minutes
+    assert (fault.priority, auto.after, auto.raise_priority_to) == (2, 300, 1)
+    repeated = _first_fired("lifts_test.yaml", "lift-door-fault-repeated")
+    assert repeated.potentially_critical and len(repeated.related) == 2
+    assert repeated.incident_key == "lift-door-fault-repeated:building=HQ/floor=0"
