@@ -544,7 +544,8 @@ def _check_references(rules: list[Rule], problems: list[Problem]) -> None:
                 problems.append(
                     Problem(
                         rule.location,
-                        f"rule {rule.id}: refers to unknown rule {ref!r}{_hint(ref, by_id)}",
+                        f"rule {rule.id}: refers to unknown rule {ref!r}"
+                        + (_hint(ref, by_id) or "; define it or fix the id"),
                     )
                 )
             elif target.condition.kind not in SERIES_KINDS:
