@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gatewatch.daemon import cli_influx
+from gatewatch.daemon import cli_influx, cli_rules
 from gatewatch.sensors.yamlsource import ConfigError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     cc = csub.add_parser("check", help="validate the whole configuration")
     cc.add_argument("--config", required=True, type=Path)
     cc.add_argument("--json", action="store_true")
+    cli_rules.register(sub)
     return p
 
 
@@ -52,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if (code := cli_influx.dispatch(args)) is not None:
-        return int(code)
+    for module in (cli_influx, cli_rules):
+        if (code := module.dispatch(args)) is not None:
+            return int(code)
     if args.command == "run":
         return _run(args.config)
     if args.command == "demo":

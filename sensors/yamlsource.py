@@ -93,7 +93,14 @@ def parse_yaml(text: str, file: str) -> Any:
 
     Raises ConfigError with the file:line:column of a syntax error.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: raised before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        raise ConfigError(
+            [Problem(Location(file, line, col), f"character #x{exc.character:04x} not allowed")]
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -1,0 +1,133 @@
+"""The alert lifecycle of one (rule, series or group): inactive -> pending -> firing.
+
+Pure functions over a small mutable state, in event time: ``for`` (hold that
+long before firing), ``clear_for`` (stay cleared that long before resolving),
+``keep_firing_for`` (keep firing that long after the last alarm) and update
+reminders every ``update_interval``. Transitions are stamped with the exact
+time they became due, so the result does not depend on how often it is
+evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gatewatch.rules.events import EventKind
+from gatewatch.rules.model import ALARM, HOLD, Rule
+
+INACTIVE, PENDING, FIRING = 0, 1, 2
+STATUS_NAMES = ("inactive", "pending", "firing")
+Transition = tuple[EventKind, float]
+
+
+@dataclass(slots=True)
+class AlertState:
+    key: str
+    status: int = INACTIVE
+    since: float = 0.0  # condition continuously met since (pending start)
+    firing_since: float = 0.0
+    clear_since: float | None = None  # firing, and cleared since
+    last_alarm: float = -math.inf
+    next_update: float = math.inf
+    priority: int = 4
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "status": STATUS_NAMES[self.status],
+            "since": self.since,
+            "firing_since": self.firing_since,
+            "clear_since": self.clear_since,
+            "last_alarm": _finite(self.last_alarm),
+            "next_update": _finite(self.next_update),
+            "priority": self.priority,
+        }
+
+    @classmethod
+    def from_dict(cls, key: str, data: dict[str, object]) -> AlertState:
+        def num(name: str, default: float) -> float:
+            value = data.get(name)
+            return float(value) if isinstance(value, int | float) else default
+
+        clear = data.get("clear_since")
+        status = str(data.get("status", "inactive"))
+        return cls(
+            key=key,
+            status=STATUS_NAMES.index(status) if status in STATUS_NAMES else INACTIVE,
+            since=num("since", 0.0),
+            firing_since=num("firing_since", 0.0),
+            clear_since=float(clear) if isinstance(clear, int | float) else None,
+            last_alarm=num("last_alarm", -math.inf),
+            next_update=num("next_update", math.inf),
+            priority=int(num("priority", 4)),
+        )
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def step(
+    rule: Rule, st: AlertState, verdict: int, t: float, alarm_since: float | None = None
+) -> list[Transition]:
+    """Feed one verdict (ALARM / HOLD / CLEAR) observed at ``t``."""
+    if verdict == ALARM:
+        st.last_alarm = t
+    if st.status == INACTIVE:
+        if verdict != ALARM:
+            return []
+        st.status, st.since = PENDING, t if alarm_since is None else alarm_since
+    elif st.status == PENDING:
+        if verdict != ALARM:
+            st.status = INACTIVE
+            return []
+    elif verdict in (ALARM, HOLD):
+        st.clear_since = None
+    elif st.clear_since is None:
+        st.clear_since = t
+    return advance(rule, st, t)
+
+
+def advance(rule: Rule, st: AlertState, t: float) -> list[Transition]:
+    """Let time pass until ``t``: fire a due pending alert, remind, resolve."""
+    out: list[Transition] = []
+    if st.status == PENDING and t >= st.since + rule.for_:
+        st.status, st.firing_since, st.clear_since = FIRING, st.since + rule.for_, None
+        interval = rule.policy.update_interval
+        st.next_update = st.firing_since + interval if interval else math.inf
+        out.append((EventKind.FIRED, st.firing_since))
+    if st.status != FIRING:
+        return out
+    resolve_at = _resolve_due(rule, st)
+    _remind(rule, st, min(t, resolve_at), out)
+    if t >= resolve_at:
+        st.status, st.clear_since, st.next_update = INACTIVE, None, math.inf
+        out.append((EventKind.RESOLVED, resolve_at))
+    return out
+
+
+def next_due(rule: Rule, st: AlertState) -> float:
+    """The earliest time ``advance`` could change something (inf: only a verdict can)."""
+    if st.status == PENDING:
+        due: float = st.since + rule.for_
+        return due
+    if st.status == FIRING:
+        return min(st.next_update, _resolve_due(rule, st))
+    return math.inf
+
+
+def _resolve_due(rule: Rule, st: AlertState) -> float:
+    if st.clear_since is None:
+        return math.inf
+    due: float = max(st.clear_since + rule.clear_for, st.last_alarm + rule.keep_firing_for)
+    return due
+
+
+def _remind(rule: Rule, st: AlertState, until: float, out: list[Transition]) -> None:
+    interval = rule.policy.update_interval
+    if not interval or until < st.next_update:
+        return
+    missed = math.floor((until - st.next_update) / interval)
+    due = st.next_update + missed * interval  # only the latest reminder of a gap
+    out.append((EventKind.UPDATED, due))
+    st.next_update = due + interval

@@ -1,0 +1,138 @@
+"""Turn an alert transition into an AlertEvent: priority, policy, rendered templates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from gatewatch.rules.durations import format_duration
+from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
+from gatewatch.rules.load import DERIVED_METRICS
+from gatewatch.rules.model import ClassPolicy, Kind, Rule
+from gatewatch.sensors.assets import Asset
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything an event says about where and what (no Python objects reach templates)."""
+
+    site: str
+    asset: Asset | None
+    asset_id: str = ""
+    metric: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    threshold: float | None = None
+    trend_per_min: float | None = None
+    group: str = ""
+    count: int = 0
+    related: tuple[str, ...] = ()
+    evidence: Mapping[str, str | float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def fmt_number(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a" if x is None or math.isnan(x) else str(x)
+    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def fmt_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def fmt_trend(per_min: float | None, unit: str | None) -> str:
+    if per_min is None or not math.isfinite(per_min):
+        return "n/a"
+    if per_min == 0:
+        return "steady"
+    word = "rising" if per_min > 0 else "falling"
+    return f"{word} {fmt_number(abs(per_min))} {unit or ''}/min".replace(" /", "/")
+
+
+def fields(rule: Rule, ctx: Context, priority: int, since: float, ts: float) -> dict[str, str]:
+    asset, loc = ctx.asset, ctx.asset.location if ctx.asset else None
+    resp = asset.responsible if asset else None
+    out = {
+        "rule.id": rule.id,
+        "rule.description": rule.description,
+        "priority": str(priority),
+        "site": ctx.site,
+        "asset.id": asset.id if asset else ctx.asset_id,
+        "asset.name": asset.name if asset else ctx.asset_id,
+        "asset.class": asset.asset_class if asset else "",
+        "asset.location": str(loc) if loc else "",
+        "asset.building": loc.building if loc else "",
+        "asset.floor": loc.floor if loc else "",
+        "asset.room": loc.room if loc else "",
+        "asset.responsible": resp.name if resp else "",
+        "asset.contact": resp.contact if resp else "",
+        "asset.checklist": asset.checklist_url if asset else "",
+        "metric": ctx.metric or "",
+        "value": fmt_number(ctx.value),
+        "unit": ctx.unit or "",
+        "threshold": fmt_number(ctx.threshold),
+        "since": fmt_time(since),
+        "duration": format_duration(ts - since),
+        "trend": fmt_trend(ctx.trend_per_min, ctx.unit),
+        "count": str(ctx.count),
+        "window": format_duration(rule.condition.within or rule.condition.window),
+        "group": ctx.group,
+        "related": ", ".join(ctx.related),
+    }
+    out.update({f"evidence.{k}": _evidence(v) for k, v in ctx.evidence.items()})
+    return out
+
+
+def _evidence(v: str | float) -> str:
+    return v if isinstance(v, str) else fmt_number(v)
+
+
+def effective(
+    rule: Rule, asset: Asset | None, policies: Mapping[str, ClassPolicy]
+) -> tuple[int, TicketPolicy]:
+    """Rule priority and policy after the asset class floor (DESIGN.md incident 4)."""
+    cls = policies.get(asset.asset_class) if asset else None
+    if cls is None:
+        return rule.priority, rule.policy
+    applied: tuple[int, TicketPolicy] = cls.apply(rule.priority, rule.policy)
+    return applied
+
+
+def build_event(
+    rule: Rule,
+    kind: EventKind,
+    *,
+    key: str,
+    ts: float,
+    since: float,
+    priority: int,
+    policy: TicketPolicy,
+    ctx: Context,
+) -> AlertEvent:
+    values = fields(rule, ctx, priority, since, ts)
+    metric = ctx.metric or ""
+    return AlertEvent(
+        kind=kind,
+        incident_key=key,
+        rule_id=rule.id,
+        priority=priority,
+        title=rule.title.render(values),
+        body=rule.body.render(values),
+        ts=ts,
+        since=since,
+        asset=ctx.asset,
+        site=ctx.site,
+        metric=ctx.metric,
+        value=ctx.value,
+        threshold=ctx.threshold,
+        unit=ctx.unit,
+        trend_per_min=ctx.trend_per_min,
+        potentially_critical=rule.condition.kind == Kind.REPEATED,
+        predictive=metric.rsplit(":", 1)[-1] in DERIVED_METRICS,
+        related=ctx.related,
+        labels=MappingProxyType({"kind": str(rule.condition.kind)}),
+        policy=policy,
+    )

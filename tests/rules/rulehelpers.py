@@ -1,0 +1,33 @@
+"""Shared helpers for the rule tests: build an engine from YAML text."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from gatewatch.rules.engine import Engine
+from gatewatch.rules.events import AlertEvent
+from gatewatch.rules.load import load_rules
+from gatewatch.rules.model import RuleSet
+from gatewatch.sensors.assets import AssetRegistry, load_assets
+from gatewatch.sensors.reading import Reading
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+ASSETS = load_assets(CONFIG / "assets.yaml")
+SITE = "hq"
+
+
+def ruleset(yaml_text: str, assets: AssetRegistry = ASSETS) -> RuleSet:
+    return load_rules([("rules.yaml", textwrap.dedent(yaml_text))], assets)
+
+
+def engine(yaml_text: str) -> Engine:
+    return Engine(ruleset(yaml_text), ASSETS, default_site=SITE)
+
+
+def r(asset: str, metric: str, ts: float, value: float) -> Reading:
+    return Reading(SITE, asset, metric, ts, value)
+
+
+def kinds(events: list[AlertEvent]) -> list[tuple[str, float]]:
+    return [(str(e.kind), e.ts) for e in events]
