@@ -72,6 +72,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(path: Path) -> int:
+    from gatewatch.daemon.alerting import Alerting
     from gatewatch.daemon.config import load_config
     from gatewatch.daemon.logs import setup_logging
     from gatewatch.daemon.service import install_signal_handlers, run_pipeline
@@ -83,8 +84,10 @@ def _run(path: Path) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         supervisor = Supervisor(cfg, path)
+        alerting = Alerting(cfg)
+        supervisor.reloader.subscribers.append(alerting.reload)
         install_signal_handlers(stop, reload=supervisor.reload)
-        await run_pipeline(cfg, stop, hooks=[supervisor])
+        await run_pipeline(cfg, stop, hooks=[alerting, supervisor])
 
     asyncio.run(main())
     return EXIT_OK

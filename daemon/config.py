@@ -62,6 +62,13 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class RulesConfig:
+    paths: tuple[Path, ...] = ()  # rule files or folders of *.yaml; empty: no rules
+    silences_file: Path | None = None
+    tick_every: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     site: str
@@ -75,6 +82,7 @@ class Config:
     log_level: str = "info"
     log_format: str = "json"
     http: HttpSettings = field(default_factory=HttpSettings)
+    rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
     def state_db(self) -> Path:
@@ -110,6 +118,7 @@ def parse_config(
     store = _store(root.section("store"), state_dir)
     influx = _influx(root.section("influxdb"), base_dir, env) if root.has("influxdb") else None
     http = _http(root.section("http"))
+    rules = _rules(root.section("rules"), base_dir)
     lg = root.section("log")
     level = lg.text("level", "info", choices=("debug", "info", "warning", "error"))
     fmt = lg.text("format", "json", choices=("json", "console"))
@@ -120,10 +129,29 @@ def parse_config(
         assets = load_assets(assets_file)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    if rules.paths and not problems:
+        from gatewatch.daemon.rulefiles import load_rule_files
+
+        try:
+            load_rule_files(rules.paths, assets)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
     return Config(
-        file, site, state_dir, assets, mqtt, topics, ingest, store, influx, level, fmt, http=http
+        file,
+        site,
+        state_dir,
+        assets,
+        mqtt,
+        topics,
+        ingest,
+        store,
+        influx,
+        level,
+        fmt,
+        http=http,
+        rules=rules,
     )
 
 
@@ -251,6 +279,25 @@ def _influx(s: Section, base_dir: Path, env: dict[str, str] | os._Environ[str]) 
         batch_size=s.integer("batch_size", 5000, min=1),
         flush_interval=s.number("flush_interval_s", 1.0, min=0.05),
         timeout=s.number("timeout_s", 10.0, min=0.1),
+    )
+    s.check_unknown()
+    return out
+
+
+def _rules(s: Section, base_dir: Path) -> RulesConfig:
+    """Rule files: by default ``rules/`` and ``silences.yaml`` beside the config, if present."""
+    raw = s.sequence("paths", None)
+    paths = [base_dir / str(p) for p in raw] if raw is not None else [base_dir / "rules"]
+    if raw is None and not paths[0].exists():
+        paths = []
+    for i, path in enumerate(paths):
+        if raw is not None and not path.exists():
+            s.problems.append(Problem(raw.where(i), f"rules path {path} does not exist"))
+    silences = s.text("silences_file", None)
+    out = RulesConfig(
+        paths=tuple(paths),
+        silences_file=base_dir / (silences or "silences.yaml"),
+        tick_every=s.number("tick_every_s", 5.0, min=0.1),
     )
     s.check_unknown()
     return out

@@ -1,0 +1,103 @@
+"""The alerting stage of the daemon: durable readings -> rule engine -> alert events.
+
+A PipelineHook: it starts with the pipeline, sees every batch of readings once
+the store has committed it (in order), ticks the engine on the clock (stale
+data, `for` timers, update reminders, silences ending), reloads the rules on
+SIGHUP, and saves the engine state on the way out. Events go to ``sinks``
+(the ticketing outbox) and to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import structlog
+from gatewatch.daemon.config import Config
+from gatewatch.daemon.rules_runtime import RulesRuntime, RulesSettings
+from gatewatch.daemon.service import Pipeline
+from gatewatch.rules.events import AlertEvent
+from gatewatch.sensors.reading import Reading
+from gatewatch.sensors.yamlsource import ConfigError
+
+log = structlog.get_logger("gatewatch.alerting")
+EventSink = Callable[[list[AlertEvent]], None]
+
+
+class Alerting:
+    def __init__(self, cfg: Config, sinks: Sequence[EventSink] = ()) -> None:
+        self.cfg = cfg
+        self.sinks = list(sinks)
+        self.runtime: RulesRuntime | None = None
+        self.events: list[AlertEvent] = []  # the last few, for status views
+        self._tick: asyncio.Task[None] | None = None
+
+    # PipelineHooks
+    def attach(self, p: Pipeline) -> None:
+        rules = self.cfg.rules
+        if not rules.paths:
+            log.warning("no_rules", note="no rules configured: readings are stored only")
+            return
+        settings = RulesSettings(
+            paths=list(rules.paths), silences_file=rules.silences_file, tick_every=rules.tick_every
+        )
+        self.runtime = RulesRuntime(
+            settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site
+        )
+        self.runtime.start()
+        p.ingest.listeners.append(self._on_readings)
+        self._tick = asyncio.get_running_loop().create_task(self._ticker(), name="rules-tick")
+
+    def draining(self, p: Pipeline) -> None:
+        """Readings still being drained keep flowing through the rules."""
+
+    async def close(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick
+        if self.runtime is not None:
+            self.runtime.stop()
+
+    def reload(self, _old: Config, _new: Config) -> None:
+        """ConfigReloader subscriber: swap the rules, or raise to keep the last good ones."""
+        if self.runtime is None:
+            return
+        result = self.runtime.reload()
+        if not result.ok:
+            raise ConfigError(result.problems)
+
+    def _on_readings(self, readings: list[Reading], _durable_at: float) -> None:
+        runtime = self.runtime
+        if runtime is not None and readings:
+            self._emit(self._guard(lambda: runtime.on_readings(readings)))
+
+    async def _ticker(self) -> None:
+        assert self.runtime is not None
+        while True:
+            await asyncio.sleep(self.cfg.rules.tick_every)
+            self._emit(self._guard(self.runtime.on_tick))
+
+    def _guard(self, step: Callable[[], list[AlertEvent]]) -> list[AlertEvent]:
+        try:
+            return step()
+        except Exception:  # a rule engine bug must not stop ingest
+            log.exception("rules_step_failed")
+            return []
+
+    def _emit(self, events: list[AlertEvent]) -> None:
+        for ev in events:
+            log.info(
+                "alert_event",
+                kind=str(ev.kind),
+                incident=ev.incident_key,
+                priority=f"P{ev.priority}",
+                title=ev.title,
+                asset=ev.asset.id if ev.asset else None,
+                value=ev.value,
+            )
+        if events:
+            self.events = (self.events + events)[-200:]
+            for sink in self.sinks:
+                sink(events)
