@@ -1,0 +1,132 @@
+"""Models with scikit-learn's estimator contract.
+
+Parameters are stored as given in ``__init__``; ``fit`` learns attributes
+ending in ``_``; ``score_samples`` and ``predict`` have no side effects.
+Scores are scaled so that 1.0 is the model's own alarm threshold, learnt
+from the training (healthy) data only, never from labels.
+
+- :class:`RobustBaseline`: one series, median and MAD per slot of a daily
+  (or any) period: seasonality without being fooled by outliers.
+- :class:`AssetModel`: all of an asset's features together: standardised
+  by robust statistics, then the squared Mahalanobis distance under a
+  Ledoit-Wolf shrunk covariance (stable with few healthy rows), smoothed
+  causally over ``smooth`` rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gatewatch.anomaly.trend import FloatArray
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.covariance import LedoitWolf
+
+MAD_TO_SIGMA = 1.4826
+
+
+def _check_2d(x: FloatArray, n_cols: int | None = None) -> FloatArray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or (n_cols is not None and x.shape[1] != n_cols):
+        want = f"(rows, {n_cols})" if n_cols is not None else "(rows, features)"
+        raise ValueError(f"expected a 2-D array shaped {want}, got {x.shape}")
+    return x
+
+
+class RobustBaseline(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    """Seasonal median/MAD baseline of one series. ``X`` columns: timestamp (s), value."""
+
+    def __init__(
+        self, period_s: float = 86_400.0, n_slots: int = 24, min_per_slot: int = 10
+    ) -> None:
+        self.period_s = period_s
+        self.n_slots = n_slots
+        self.min_per_slot = min_per_slot
+
+    def _slot(self, ts: FloatArray) -> FloatArray:
+        return np.floor((ts % self.period_s) / self.period_s * self.n_slots).astype(np.int64)
+
+    def fit(self, x_in: FloatArray, y: object = None) -> RobustBaseline:
+        x = _check_2d(x_in, 2)
+        x = x[np.isfinite(x).all(axis=1)]
+        if x.shape[0] < self.min_per_slot:
+            raise ValueError(
+                f"need at least {self.min_per_slot} finite rows to fit, got {x.shape[0]}"
+            )
+        overall = np.median(x[:, 1])
+        overall_mad = np.median(np.abs(x[:, 1] - overall))
+        slots = self._slot(x[:, 0])
+        self.median_ = np.full(self.n_slots, overall)
+        self.mad_ = np.full(self.n_slots, overall_mad)
+        for s in range(self.n_slots):
+            v = x[slots == s, 1]
+            if v.size >= self.min_per_slot:
+                self.median_[s] = np.median(v)
+                self.mad_[s] = np.median(np.abs(v - self.median_[s]))
+        floor = max(float(np.median(self.mad_)), 1e-9 * max(abs(float(overall)), 1.0), 1e-12)
+        self.scale_ = MAD_TO_SIGMA * np.maximum(self.mad_, floor)
+        self.n_features_in_ = 2
+        return self
+
+    def expected(self, ts: FloatArray) -> FloatArray:
+        """The baseline's expected value at each timestamp (e.g. for a temperature residual)."""
+        return np.asarray(self.median_[self._slot(np.asarray(ts, dtype=np.float64))])
+
+    def score_samples(self, x_in: FloatArray) -> FloatArray:
+        """Robust |z| of each value against its slot (NaN stays NaN)."""
+        x = _check_2d(x_in, 2)
+        slots = self._slot(np.nan_to_num(x[:, 0]))
+        return np.asarray(np.abs(x[:, 1] - self.median_[slots]) / self.scale_[slots])
+
+    def predict(self, x_in: FloatArray, z: float = 4.0) -> FloatArray:
+        """-1 for outliers (|z| > ``z``), 1 otherwise (scikit-learn's convention)."""
+        return np.where(self.score_samples(x_in) > z, -1, 1)
+
+
+class AssetModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    """Multivariate model of one asset's features; score 1.0 = threshold."""
+
+    def __init__(self, quantile: float = 0.99, margin: float = 1.5, smooth: int = 5) -> None:
+        self.quantile = quantile
+        self.margin = margin
+        self.smooth = smooth
+
+    def fit(self, x_in: FloatArray, y: object = None) -> AssetModel:
+        x = _check_2d(x_in)
+        x = x[np.isfinite(x).all(axis=1)]
+        if x.shape[0] < max(10, 2 * x.shape[1]):
+            raise ValueError(
+                f"need at least {max(10, 2 * x.shape[1])} finite rows, got {x.shape[0]}"
+            )
+        self.center_ = np.median(x, axis=0)
+        spread = MAD_TO_SIGMA * np.median(np.abs(x - self.center_), axis=0)
+        std = x.std(axis=0)
+        self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+        z = (x - self.center_) / self.scale_
+        cov = LedoitWolf().fit(z)
+        self.location_ = cov.location_
+        self.precision_ = cov.precision_
+        self.n_features_in_ = x.shape[1]
+        self.threshold_ = 1.0
+        raw = self._smoothed(z)
+        self.threshold_ = self.margin * float(np.quantile(raw, self.quantile))
+        return self
+
+    def _distance(self, z: FloatArray) -> FloatArray:
+        d = z - self.location_
+        return np.asarray(np.einsum("ij,jk,ik->i", d, self.precision_, d))
+
+    def _smoothed(self, z: FloatArray) -> FloatArray:
+        d = self._distance(z)
+        if self.smooth <= 1:
+            return d
+        c = np.cumsum(np.r_[0.0, d])
+        k = np.minimum(np.arange(1, d.size + 1), self.smooth)
+        return (c[1:] - c[np.arange(1, d.size + 1) - k]) / k
+
+    def score_samples(self, x_in: FloatArray) -> FloatArray:
+        """Causally smoothed distance over the threshold (NaN imputed by the centre)."""
+        x = _check_2d(x_in, self.n_features_in_)
+        z = (np.where(np.isfinite(x), x, self.center_) - self.center_) / self.scale_
+        return self._smoothed(z) / self.threshold_
+
+    def predict(self, x_in: FloatArray) -> FloatArray:
+        return np.where(self.score_samples(x_in) > 1.0, -1, 1)
