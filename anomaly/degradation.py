@@ -72,10 +72,20 @@ class Forecast:
 
 def forecast(ts: FloatArray, values: FloatArray, cfg: DegradationConfig, now: float) -> Forecast:
     """Forecast from readings (RMS velocity, mm/s) up to ``now``; later readings are ignored."""
+    return forecast_levels(_window_levels(ts, values, cfg, now), cfg)
+
+
+def _window_levels(
+    ts: FloatArray, values: FloatArray, cfg: DegradationConfig, now: float
+) -> DailyLevels:
     ts = np.asarray(ts, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     recent = (ts <= now) & (ts > now - cfg.window_days * DAY_S)
-    levels = daily_levels(ts[recent], values[recent], min_per_day=cfg.min_per_day)
+    return daily_levels(ts[recent], values[recent], min_per_day=cfg.min_per_day)
+
+
+def forecast_levels(levels: DailyLevels, cfg: DegradationConfig) -> Forecast:
+    """Forecast from daily levels already restricted to the trailing window."""
     levels, stepped = _after_last_step(levels)
     if levels.day.size < cfg.min_days:
         why = "history restarted after a level step (sensor swap?)" if stepped else "history"
@@ -123,9 +133,16 @@ def feature_trends(
     series: Mapping[str, tuple[FloatArray, FloatArray]], cfg: DegradationConfig, now: float
 ) -> list[tuple[str, float]]:
     """Relative daily trend of each feature series, strongest rise first (cold ones left out)."""
+    levels = {name: _window_levels(ts, v, cfg, now) for name, (ts, v) in series.items()}
+    return feature_trends_from_levels(levels, cfg)
+
+
+def feature_trends_from_levels(
+    levels: Mapping[str, DailyLevels], cfg: DegradationConfig
+) -> list[tuple[str, float]]:
     out = []
-    for name, (ts, values) in series.items():
-        f = forecast(ts, values, cfg, now)
+    for name, lv in levels.items():
+        f = forecast_levels(lv, cfg)
         if f.state != COLD_START:
             out.append((name, f.slope_per_day))
     return sorted(out, key=lambda item: item[1], reverse=True)
