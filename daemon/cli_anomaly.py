@@ -80,7 +80,11 @@ def _skab_doc(data: Path) -> dict[str, Any]:
         "changepoints": report.changepoints,
         "settings": asdict(settings),
         "columns": list(SKAB_COLUMNS),
-        "ours": dict(zip(SKAB_COLUMNS, (round(v, 2) for v in ours), strict=True)),
+        "ours": {
+            "gatewatch-asset-model": dict(
+                zip(SKAB_COLUMNS, (round(v, 2) for v in ours), strict=True)
+            )
+        },
         "changepoint_detail": [asdict(c) for c in report.changepoint],
         "published_title": title,
         "published": {k: dict(zip(SKAB_COLUMNS, v, strict=True)) for k, v in table.items()},
@@ -88,37 +92,44 @@ def _skab_doc(data: Path) -> dict[str, Any]:
 
 
 def _nab_doc(data: Path) -> dict[str, Any]:
-    from gatewatch.anomaly.evaluate import evaluate_nab
+    from gatewatch.anomaly.evaluate import NAB_DETECTORS, evaluate_nab
     from gatewatch.daemon.anomaly_data import read_nab
 
     files, profiles = read_nab(data)
-    report: NabReport = evaluate_nab(files, profiles)
+    reports: list[NabReport] = [evaluate_nab(files, profiles, d) for d in NAB_DETECTORS]
     title, table = nab_table([f.name for f in files])
-    by_name = {r.profile: r for r in report.results}
     return {
         "dataset": "nab",
         "data": str(data),
         "protocol": "causal one pass per file; one threshold per profile optimised on these files",
-        "files": report.files,
-        "windows": report.windows,
+        "files": reports[0].files,
+        "windows": reports[0].windows,
         "columns": list(NAB_COLUMNS),
-        "ours": {c: round(by_name[c].score, 2) for c in NAB_COLUMNS if c in by_name},
-        "thresholds": {r.profile: r.threshold for r in report.results},
-        "raw_per_file": {r.profile: r.raw_per_file for r in report.results},
+        "ours": {r.detector: _nab_scores(r) for r in reports},
+        "thresholds": {r.detector: {p.profile: p.threshold for p in r.results} for r in reports},
+        "raw_per_file": {
+            r.detector: {p.profile: p.raw_per_file for p in r.results} for r in reports
+        },
         "published_title": title,
         "published": {k: dict(zip(NAB_COLUMNS, v, strict=True)) for k, v in table.items()},
     }
 
 
+def _nab_scores(report: NabReport) -> dict[str, float]:
+    by_name = {r.profile: r for r in report.results}
+    return {c: round(by_name[c].score, 2) for c in NAB_COLUMNS if c in by_name}
+
+
 def _table(doc: dict[str, Any]) -> str:
     cols: list[str] = doc["columns"]
-    head = f"{doc['dataset'].upper()} — {doc['files']} files from {doc['data']}\n"
-    head += f"protocol: {doc['protocol']}\n"
-    lines = [f"{'detector':<36}" + "".join(f"{c:>14}" for c in cols)]
-    lines.append(
-        f"{'gatewatch (this run)':<36}" + "".join(f"{doc['ours'].get(c, ''):>14}" for c in cols)
-    )
+    lines = [
+        f"{doc['dataset'].upper()} — {doc['files']} files from {doc['data']}",
+        f"protocol: {doc['protocol']}",
+        f"{'detector':<36}" + "".join(f"{c:>20}" for c in cols),
+    ]
+    for name, row in doc["ours"].items():
+        lines.append(f"{name + ' (this run)':<36}" + "".join(f"{row.get(c, ''):>20}" for c in cols))
     lines.append(f"published: {doc['published_title']}")
     for name, row in doc["published"].items():
-        lines.append(f"  {name:<34}" + "".join(f"{row[c]:>14}" for c in cols))
-    return head + "\n".join(lines)
+        lines.append(f"  {name:<34}" + "".join(f"{row[c]:>20}" for c in cols))
+    return "\n".join(lines)

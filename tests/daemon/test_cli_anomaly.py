@@ -41,8 +41,9 @@ def test_skab_layout_with_data_folder_and_any_group_names(
     assert doc["files"] == 2
     assert doc["test_rows"] == 2 * 500
     assert doc["changepoints"] == 4
-    assert doc["ours"]["f1"] > 0.9  # an 8-sigma shift is easy
-    assert doc["ours"]["mar_pct"] < 10
+    ours = doc["ours"]["gatewatch-asset-model"]
+    assert ours["f1"] > 0.9  # an 8-sigma shift is easy
+    assert ours["mar_pct"] < 10
     assert "NOT the same files" in doc["published_title"]
 
 
@@ -74,7 +75,8 @@ def test_nab_layout_of_any_category_scores_a_clear_spike(
     assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["files"], doc["windows"]) == (1, 1)
-    assert doc["ours"]["standard"] > 80  # detected early in its window
+    assert doc["ours"]["gatewatch-stream"]["standard"] > 80  # detected early in its window
+    assert set(doc["ours"]) == {"gatewatch-stream", "relative-entropy"}
 
 
 def test_bad_data_dir_is_exit_1_with_a_hint(
@@ -112,19 +114,41 @@ def test_skab_valve1_follows_the_protocol_and_prints_the_subset_table(
     assert (doc["files"], doc["test_rows"], doc["changepoints"]) == (16, 11760, 63)
     assert doc["published_title"].startswith("valve1 subset")
     assert doc["published"]["MSET"]["f1"] == 0.78
-    assert 0.5 < doc["ours"]["f1"] <= 1.0
-    assert 0 <= doc["ours"]["far_pct"] <= 100
+    ours = doc["ours"]["gatewatch-asset-model"]
+    assert 0.5 < ours["f1"] <= 1.0
+    assert 0 <= ours["far_pct"] <= 100
 
 
 @pytest.mark.slow
-def test_nab_real_known_cause_prints_scores_beside_the_subset_table(
+def test_nab_real_known_cause_reproduces_the_published_relative_entropy_row(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(_shared("nab"))]) == 0
-    out = capsys.readouterr().out
-    assert "NAB — 7 files" in out
-    assert "realKnownCause subset" in out
-    assert "ARTime" in out and "63.88" in out
-    ours = out.splitlines()[3].split()
-    assert ours[:3] == ["gatewatch", "(this", "run)"]
-    assert all(-100 <= float(v) <= 100 for v in ours[3:])
+    """Our scorer + our relative-entropy reimplementation give NAB's own subset figures."""
+    assert (
+        main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(_shared("nab")), "--json"])
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["files"], doc["windows"]) == (7, 19)
+    assert doc["published_title"].startswith("realKnownCause subset")
+    assert (
+        doc["ours"]["relative-entropy"]
+        == doc["published"]["relativeEntropy"]
+        == {
+            "standard": 49.93,
+            "reward_low_FP_rate": 39.30,
+            "reward_low_FN_rate": 56.09,
+        }
+    )
+    assert all(-100 <= v <= 100 for v in doc["ours"]["gatewatch-stream"].values())
+
+
+def test_nab_table_prints_ours_beside_the_published(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nab(tmp_path)
+    assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("NAB — 1 files")
+    assert lines[3].split()[:3] == ["gatewatch-stream", "(this", "run)"]
+    assert any("ARTime" in line and "74.9" in line for line in lines)
