@@ -20,6 +20,7 @@ from gatewatch.anomaly.degradation import (
     forecast_levels,
     to_signals,
 )
+from gatewatch.anomaly.plot import trend_png
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.anomaly.trend import DAY_S, DailyLevels
 
@@ -81,6 +82,7 @@ class DegradationTracker:
         self.last_day = math.nan
         self.status = "cold start: no readings yet"
         self.ignored = 0  # non-finite, non-positive or unknown-metric readings
+        self.last: tuple[DailyLevels, Forecast] | None = None
 
     def observe(self, metric: str, ts: float, value: float) -> None:
         series = self.metrics.get(metric)
@@ -97,6 +99,22 @@ class DegradationTracker:
         self.last_day = day
         levels = {m: s.completed(day, self.cfg) for m, s in self.metrics.items()}
         fc = forecast_levels(levels[self.rms_metric], self.cfg)
+        self.last = (levels[self.rms_metric], fc)
         self.status = f"{fc.state}: {fc.reason}"
         top = feature_trends_from_levels(levels, self.cfg)
         return to_signals(self.site, self.asset, fc, now, top), fc
+
+    def trend_png(self, horizon_days: float = 30.0) -> bytes | None:
+        """PNG of the last forecast's daily levels and trend (None before any forecast)."""
+        if self.last is None or self.last[1].state == "cold_start":
+            return None
+        levels, fc = self.last
+        slope = fc.slope_per_day if fc.state == "degrading" else 0.0
+        return trend_png(
+            levels.day,
+            levels.level,
+            self.cfg.limits,
+            slope_per_day=slope,
+            level_now=fc.level,
+            horizon_days=horizon_days,
+        )

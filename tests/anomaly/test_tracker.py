@@ -34,6 +34,8 @@ def test_tracker_streaming_matches_the_batch_forecast_once_a_day() -> None:
     days_with_signals = {math.floor(s.ts / DAY_S) for s in emitted}
     assert len(days_with_signals) == 40 - CFG.min_days + 1 - 1  # one per day after cold start
     assert tracker.poll(now + 60) == ([], None)  # same day: nothing new
+    png = tracker.trend_png()
+    assert png is not None and png.startswith(b"\x89PNG")
 
 
 def test_tracker_cold_start_says_why_and_ignores_garbage() -> None:
@@ -48,6 +50,7 @@ def test_tracker_cold_start_says_why_and_ignores_garbage() -> None:
     assert fc is not None and fc.state == "cold_start"
     assert tracker.status.startswith("cold_start: history: 3 of 14 days")
     assert tracker.ignored == 3
+    assert tracker.trend_png() is None
 
 
 def test_tracker_memory_is_bounded_by_the_window() -> None:
