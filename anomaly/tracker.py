@@ -110,7 +110,7 @@ class DegradationTracker:
             return None
         levels, fc = self.last
         slope = fc.slope_per_day if fc.state == "degrading" else 0.0
-        return trend_png(
+        png: bytes = trend_png(
             levels.day,
             levels.level,
             self.cfg.limits,
@@ -118,3 +118,4 @@ class DegradationTracker:
             level_now=fc.level,
             horizon_days=horizon_days,
         )
+        return png
