@@ -90,7 +90,20 @@ def series_features(values: FloatArray) -> dict[str, float]:
     v = _finite(values)
     if v.size == 0:
         return {}
-    return {"mean": float(v.mean()), "p95": float(np.percentile(v, 95)), "peak": float(v.max())}
+    ordered = np.sort(v)
+    return {
+        "mean": float(v.mean()),
+        "p95": _quantile_sorted(ordered, 0.95),
+        "peak": float(ordered[-1]),
+    }
+
+
+def _quantile_sorted(ordered: FloatArray, q: float) -> float:
+    """Linear-interpolation quantile of sorted values (numpy's default method, without overhead)."""
+    pos = q * (ordered.size - 1)
+    lo = int(pos)
+    hi = min(lo + 1, ordered.size - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
 def rate_of_rise(ts: FloatArray, values: FloatArray) -> float | None:
@@ -99,7 +112,9 @@ def rate_of_rise(ts: FloatArray, values: FloatArray) -> float | None:
     ok = np.isfinite(ts) & np.isfinite(values)
     if ok.sum() < 2 or np.ptp(ts[ok]) == 0:
         return None
-    return float(np.polyfit(ts[ok] / 60.0, values[ok], 1)[0])
+    t = ts[ok] / 60.0
+    t = t - t.mean()
+    return float(np.dot(t, values[ok] - values[ok].mean()) / np.dot(t, t))
 
 
 def temperature_features(

@@ -9,6 +9,7 @@ from gatewatch.anomaly.features import (
     count_trips,
     door_open_durations,
     rate_of_rise,
+    series_features,
     temperature_features,
     waveform_features,
     window_features,
@@ -81,3 +82,12 @@ def test_window_features_ignore_unknown_metrics() -> None:
     assert wf.values["bearing_temp_rate_of_rise"] == pytest.approx(1.0)
     assert wf.values["door_close_s"] == pytest.approx(4.0)
     assert "mystery" not in " ".join(wf.values)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100])
+def test_series_p95_matches_numpy_linear_percentile(n: int) -> None:
+    v = np.random.default_rng(n).normal(size=n)
+    got = series_features(v)
+    assert got["p95"] == pytest.approx(float(np.percentile(v, 95)))
+    assert got["peak"] == v.max()
+    assert got["mean"] == pytest.approx(v.mean())
