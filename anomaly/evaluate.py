@@ -130,6 +130,22 @@ def _skab_cp(
 
 
 @dataclass(frozen=True, slots=True)
+class FalseAlarms:
+    """Alarms on a file of normal operation only (SKAB's anomaly-free.csv)."""
+
+    rows: int
+    alarm_rows_pct: float
+    alarm_episodes: int
+
+
+def skab_false_alarms(f: SkabFile, settings: SkabSettings | None = None) -> FalseAlarms:
+    """Same pipeline as the benchmark: fit on rows [:400], count alarms on the rest."""
+    pred = skab_predict(f, settings or SkabSettings())
+    episodes = int(np.sum(np.diff(np.r_[0, pred.astype(np.int8)]) == 1))
+    return FalseAlarms(int(pred.size), 100.0 * float(pred.mean()) if pred.size else 0.0, episodes)
+
+
+@dataclass(frozen=True, slots=True)
 class NabProfileResult:
     profile: str
     threshold: float

@@ -26,34 +26,52 @@ def _seconds(stamp: str) -> float:
     return dt.datetime.fromisoformat(stamp.strip()[:19]).replace(tzinfo=dt.UTC).timestamp()
 
 
+def _skab_base(root: Path) -> Path:
+    return root / "data" if (root / "data").is_dir() else root
+
+
 def read_skab(root: Path) -> list[SkabFile]:
     """Every labelled SKAB file under ``root`` (``anomaly-free`` is left out)."""
-    base = root / "data" if (root / "data").is_dir() else root
+    base = _skab_base(root)
     paths = sorted(p for p in base.rglob("*.csv") if "anomaly-free" not in p.parts)
     if not paths:
         raise DatasetError(f"{root}: no SKAB CSV files; pass the SKAB checkout or its data/ folder")
-    return [_read_skab_file(p, base) for p in paths]
+    return [_read_skab_file(p, base, labelled=True) for p in paths]
 
 
-def _read_skab_file(path: Path, base: Path) -> SkabFile:
+def read_skab_anomaly_free(root: Path) -> SkabFile | None:
+    """``anomaly-free/anomaly-free.csv`` (normal operation only) if it is there."""
+    base = _skab_base(root)
+    path = base / "anomaly-free" / "anomaly-free.csv"
+    return _read_skab_file(path, base, labelled=False) if path.is_file() else None
+
+
+LABELS = ("anomaly", "changepoint")
+
+
+def _read_skab_file(path: Path, base: Path, *, labelled: bool) -> SkabFile:
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh, delimiter=";"))
-        header, body = rows[0], [r for r in rows[1:] if r]
-        col = {name: i for i, name in enumerate(header)}
-        labels = [col["anomaly"], col["changepoint"]]
-        sensors = [i for i in range(1, len(header)) if i not in labels]
-        ts = np.array([_seconds(r[0]) for r in body])
-        data = np.array([[float(r[i]) for i in range(len(header)) if i > 0] for r in body])
+            rows = [r for r in csv.reader(fh, delimiter=";") if r]
+        header = [h.strip() for h in rows[0]]
+        if labelled and not set(LABELS) <= set(header):
+            raise KeyError("anomaly/changepoint columns")
+        sensors = [i for i, h in enumerate(header) if i > 0 and h not in LABELS]
+        ts = np.array([_seconds(r[0]) for r in rows[1:]])
+        data = np.array([[float(v) for v in r[1:]] for r in rows[1:]]).reshape(len(rows) - 1, -1)
     except (OSError, KeyError, IndexError, ValueError) as exc:
         raise DatasetError(
-            f"{path}: not a labelled SKAB file ({exc!r}); expected ';'-separated "
-            "datetime, sensors, anomaly, changepoint"
+            f"{path}: not a SKAB file ({exc!r}); expected ';'-separated "
+            "datetime, sensors[, anomaly, changepoint]"
         ) from None
-    pos = {i: k for k, i in enumerate(range(1, len(header)))}
-    x = data[:, [pos[i] for i in sensors]]
+    label = {h: data[:, header.index(h) - 1] for h in LABELS if h in header}
+    zeros = np.zeros(ts.size)
     return SkabFile(
-        str(path.relative_to(base)), ts, x, data[:, pos[labels[0]]], data[:, pos[labels[1]]]
+        str(path.relative_to(base)),
+        ts,
+        data[:, [i - 1 for i in sensors]],
+        label.get("anomaly", zeros),
+        label.get("changepoint", zeros),
     )
 
 

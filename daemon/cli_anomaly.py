@@ -63,10 +63,11 @@ def _evaluate(dataset: str, data: Path, *, as_json: bool) -> int:
 
 
 def _skab_doc(data: Path) -> dict[str, Any]:
-    from gatewatch.anomaly.evaluate import evaluate_skab
-    from gatewatch.daemon.anomaly_data import read_skab
+    from gatewatch.anomaly.evaluate import evaluate_skab, skab_false_alarms
+    from gatewatch.daemon.anomaly_data import read_skab, read_skab_anomaly_free
 
     files = read_skab(data)
+    normal = read_skab_anomaly_free(data)
     settings = SkabSettings()
     report: SkabReport = evaluate_skab(files, settings)
     title, table = skab_table([f.name for f in files])
@@ -86,6 +87,7 @@ def _skab_doc(data: Path) -> dict[str, Any]:
             )
         },
         "changepoint_detail": [asdict(c) for c in report.changepoint],
+        "anomaly_free_check": asdict(skab_false_alarms(normal, settings)) if normal else None,
         "published_title": title,
         "published": {k: dict(zip(SKAB_COLUMNS, v, strict=True)) for k, v in table.items()},
     }
@@ -129,6 +131,13 @@ def _table(doc: dict[str, Any]) -> str:
     ]
     for name, row in doc["ours"].items():
         lines.append(f"{name + ' (this run)':<36}" + "".join(f"{row.get(c, ''):>20}" for c in cols))
+    if doc.get("anomaly_free_check"):
+        fa = doc["anomaly_free_check"]
+        lines.append(
+            f"anomaly-free.csv (not in the protocol; fit on its first 400 rows): "
+            f"{fa['alarm_rows_pct']:.2f} % of {fa['rows']} normal rows alarmed, "
+            f"{fa['alarm_episodes']} alarm episodes"
+        )
     lines.append(f"published: {doc['published_title']}")
     for name, row in doc["published"].items():
         lines.append(f"  {name:<34}" + "".join(f"{row[c]:>20}" for c in cols))

@@ -45,6 +45,9 @@ def test_skab_layout_with_data_folder_and_any_group_names(
     assert ours["f1"] > 0.9  # an 8-sigma shift is easy
     assert ours["mar_pct"] < 10
     assert "NOT the same files" in doc["published_title"]
+    check = doc["anomaly_free_check"]  # reported apart from the protocol's figures
+    assert check["rows"] == 500
+    assert 0 <= check["alarm_rows_pct"] <= 100
 
 
 def write_nab(root: Path) -> None:
@@ -114,6 +117,7 @@ def test_skab_valve1_follows_the_protocol_and_prints_the_subset_table(
     assert (doc["files"], doc["test_rows"], doc["changepoints"]) == (16, 11760, 63)
     assert doc["published_title"].startswith("valve1 subset")
     assert doc["published"]["MSET"]["f1"] == 0.78
+    assert doc["anomaly_free_check"]["rows"] == 9405 - 400
     ours = doc["ours"]["gatewatch-asset-model"]
     assert 0.5 < ours["f1"] <= 1.0
     assert 0 <= ours["far_pct"] <= 100
