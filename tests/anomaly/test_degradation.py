@@ -16,6 +16,8 @@ from gatewatch.anomaly.degradation import (
 from gatewatch.anomaly.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
 from gatewatch.anomaly.trend import DAY_S
 from gatewatch.anomaly.zones import limits_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CFG = DegradationConfig(limits_for("II"))
 T0 = 1_700_006_400.0  # a UTC midnight
@@ -104,3 +106,23 @@ def test_feature_trends_rank_the_steepest_rise_first() -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError, match="short_days <= min_days <= window_days"):
         DegradationConfig(limits_for("I"), min_days=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=0.5, max_value=5.0),
+        ),
+        min_size=0,
+        max_size=24 * 20,
+    )
+)
+def test_forecast_never_crashes_on_arbitrary_values(values: list[float]) -> None:
+    v = np.array(values, dtype=float)
+    ts = T0 + np.arange(v.size) * 3600.0
+    fc = forecast(ts, v, CFG, now=T0 + 20 * DAY_S)
+    assert fc.state in (COLD_START, STABLE, DEGRADING)
+    for sig in to_signals("hq", "p", fc, T0):
+        assert sig.value >= 0

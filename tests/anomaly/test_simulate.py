@@ -47,3 +47,25 @@ def test_simulation_shape_and_noise_free_trend() -> None:
     assert np.all(v > 0)
     assert sim.trend(np.array([5.0, 20.0])) == pytest.approx([1.6, 1.6 * np.exp(0.2)])
     assert sim.day_reaching(2.8) == pytest.approx(10 + np.log(2.8 / 1.6) / 0.02)
+
+
+def test_healthy_pump_with_nan_gaps_and_a_stuck_sensor_raises_nothing() -> None:
+    rng = np.random.default_rng(21)
+    ts, v = simulate(PumpSim(), 200, START, rng)
+    v[rng.random(v.size) < 0.2] = np.nan  # lost messages
+    day = (ts - START) / 86_400
+    v[(day > 50) & (day < 60)] = np.nan  # ten days offline
+    v[(day > 100) & (day < 130)] = 1.7  # stuck sensor: constant value
+    keep = ~((day > 150) & (day < 152))  # two days with no rows at all
+    r = replay(ts[keep], v[keep], CFG, horizon_days=30)
+    assert r.alert_starts == []
+
+
+def test_degrading_pump_with_lost_messages_is_still_flagged_early() -> None:
+    sim = PumpSim(growth_per_day=0.02, onset_day=40)
+    rng = np.random.default_rng(22)
+    ts, v = simulate(sim, sim.day_reaching(2.8) + 5, START, rng)
+    v[rng.random(v.size) < 0.3] = np.nan
+    r = replay(ts, v, CFG, horizon_days=30)
+    assert len(r.alert_starts) == 1
+    assert sim.day_reaching(2.8) - r.alert_starts[0] >= 7
