@@ -130,3 +130,14 @@ class AssetModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, x_in: FloatArray) -> FloatArray:
         return np.where(self.score_samples(x_in) > 1.0, -1, 1)
+
+    def contributions(self, x_in: FloatArray) -> FloatArray:
+        """Share of each feature in each row's (unsmoothed) distance: ``z_i (P z)_i``.
+
+        The shares of a row add up to its squared distance, so the largest
+        ones name the features that make the row unusual.
+        """
+        x = _check_2d(x_in, self.n_features_in_)
+        z = (np.where(np.isfinite(x), x, self.center_) - self.center_) / self.scale_
+        d = z - self.location_
+        return np.asarray(d * (d @ self.precision_))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import numpy as np
+from gatewatch.anomaly.scorer import AssetScorer
+from gatewatch.anomaly.signals import ANOMALY_SCORE
+
+T0 = 1_700_006_400.0
+
+
+def window(rng: np.random.Generator, shift: float = 0.0) -> dict[str, float]:
+    rms = 1.6 + rng.normal(0, 0.05)
+    return {
+        "rms_mean": rms,
+        "peak_mean": 3 * rms + rng.normal(0, 0.1),
+        "bearing_temp_residual": rng.normal(0, 0.3) + shift,
+    }
+
+
+def test_cold_start_then_scores_with_the_contributing_feature_named() -> None:
+    rng = np.random.default_rng(0)
+    scorer = AssetScorer("hq", "pump-1", min_rows=200, retrain_every_s=86_400)
+    for i in range(199):
+        assert scorer.observe(T0 + i * 600, window(rng)) == []
+    assert scorer.status == "cold start: 199 of 200 windows"
+    sigs = scorer.observe(T0 + 199 * 600, window(rng))
+    assert scorer.status == "trained on 200 windows"
+    assert [s.metric for s in sigs] == [ANOMALY_SCORE]
+    normal = [scorer.observe(T0 + (200 + i) * 600, window(rng))[0].value for i in range(50)]
+    assert np.mean(np.array(normal) > 1) < 0.1
+    for i in range(5):  # smoothing over 5 windows: the fault shows within them
+        hot = scorer.observe(T0 + (250 + i) * 600, window(rng, shift=5.0))[0]
+    assert hot.value > 1
+    assert str(hot.evidence["top_features"]).startswith("bearing_temp_residual")
+
+
+def test_retraining_leaves_anomalous_windows_out_and_missing_features_are_tolerated() -> None:
+    rng = np.random.default_rng(1)
+    scorer = AssetScorer("hq", "pump-1", min_rows=150, retrain_every_s=86_400)
+    for i in range(150):
+        scorer.observe(T0 + i * 600, window(rng))
+    for i in range(150, 300):
+        features = window(rng, shift=5.0 if i >= 250 else 0.0)
+        if i % 10 == 0:
+            features.pop("peak_mean")  # a metric that did not arrive this window
+        scorer.observe(T0 + i * 600, features)
+    assert scorer.trained_at >= T0 + 86_400  # retrained after a day
+    flagged = sum(1 for _, _, s in scorer.history if s > 1)
+    assert flagged >= 40
+    assert scorer.status.startswith("trained on ")
+    trained_rows = int(scorer.status.split()[2])
+    assert trained_rows <= len(scorer.history) - flagged + 5
