@@ -10,7 +10,6 @@ developing fault is not learnt as normal.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -18,6 +17,36 @@ import numpy as np
 from gatewatch.anomaly.models import AssetModel
 from gatewatch.anomaly.signals import ANOMALY_SCORE, DerivedSignal
 from gatewatch.anomaly.trend import DAY_S, FloatArray
+
+
+class _History:
+    """Ring buffer of feature rows and their scores (numpy, fixed memory)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.rows = np.empty((0, 0))
+        self.scores = np.zeros(capacity)
+        self.size = 0
+        self.next = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, row: FloatArray, score: float) -> None:
+        if self.rows.shape[1] != row.size:
+            self.rows = np.full((self.capacity, row.size), np.nan)
+        self.rows[self.next] = row
+        self.scores[self.next] = score
+        self.next = (self.next + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def set_last_score(self, score: float) -> None:
+        self.scores[(self.next - 1) % self.capacity] = score
+
+    def healthy_rows(self) -> FloatArray:
+        rows, scores = self.rows[: self.size], self.scores[: self.size]
+        keep = (scores <= 1.0) & np.isfinite(rows).any(axis=1)
+        return np.asarray(rows[keep])
 
 
 class AssetScorer:
@@ -34,7 +63,7 @@ class AssetScorer:
         self.site, self.asset = site, asset
         self.min_rows, self.retrain_every_s = min_rows, retrain_every_s
         self.model_params = dict(model_params or {})
-        self.history: deque[tuple[float, FloatArray, float]] = deque(maxlen=max_rows)
+        self.history = _History(max_rows)
         self.names: list[str] | None = None
         self.model: AssetModel | None = None
         self.trained_at = math.nan
@@ -47,23 +76,20 @@ class AssetScorer:
         row = np.array([features.get(n, math.nan) for n in self.names], dtype=np.float64)
         if self.model is not None and ts - self.trained_at >= self.retrain_every_s:
             self._train(ts)
-        if self.model is None:
-            self.history.append((ts, row, 0.0))
-            if self._train(ts) is None:
-                self.status = f"cold start: {len(self.history)} of {self.min_rows} windows"
-                return []
-            self.history.pop()  # added again below, with its score
-        model = self.model
-        assert model is not None  # trained above
+        self.history.append(row, 0.0)
+        model = self.model if self.model is not None else self._train(ts)
+        if model is None:
+            self.status = f"cold start: {len(self.history)} of {self.min_rows} windows"
+            return []
         score = float(model.score_samples(row[None, :])[0])
-        self.history.append((ts, row, score))
+        self.history.set_last_score(score)
         return [self._signal(model, self.names, ts, row, score)]
 
     def _train(self, now: float) -> AssetModel | None:
-        healthy = [r for _, r, s in self.history if s <= 1.0 and np.isfinite(r).any()]
+        healthy = self.history.healthy_rows()
         if len(healthy) < self.min_rows:
             return None
-        self.model = AssetModel(**self.model_params).fit(np.array(healthy))
+        self.model = AssetModel(**self.model_params).fit(healthy)
         self.trained_at = now
         self.status = f"trained on {len(healthy)} windows"
         return self.model

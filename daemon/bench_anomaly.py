@@ -6,7 +6,8 @@ vibration.rms, vibration.peak and bearing_temp per asset. Figures:
 - scoring throughput: readings/s through window features (10-minute
   windows) + the asset model + the per-series baselines;
 - training time and memory for 30 days of 1-minute data of one asset
-  (tracemalloc peak while training; size of the saved model files);
+  (tracemalloc peak while training; size of the saved model files; memory
+  held by the live per-asset state, tracker + scorer, after 30 days);
 - on ``assets`` degrading and ``assets`` healthy simulated pumps: lead time
   of the predictive alert before zone C and false alerts per asset-year.
 """
@@ -24,7 +25,9 @@ from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.features import window_features
 from gatewatch.anomaly.models import AssetModel, RobustBaseline
 from gatewatch.anomaly.persist import TrainingWindow, dumps
+from gatewatch.anomaly.scorer import AssetScorer
 from gatewatch.anomaly.simulate import PumpSim, replay, simulate
+from gatewatch.anomaly.tracker import DegradationTracker
 from gatewatch.anomaly.trend import DAY_S, FloatArray
 from gatewatch.anomaly.zones import limits_for
 
@@ -87,6 +90,24 @@ def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
+def resident_state_bytes(month: Series) -> int:
+    """Bytes held by one asset's live state: degradation tracker + anomaly scorer, 30 days fed."""
+    names, x = feature_rows(month)
+    ts0 = month[METRICS[0]][0][0]
+    tracemalloc.start()
+    tracker = DegradationTracker("bench", "pump", DegradationConfig(limits_for("II")))
+    scorer = AssetScorer("bench", "pump")
+    for metric in ("vibration.rms", "vibration.peak"):
+        for t, v in zip(*month[metric], strict=True):
+            tracker.observe(metric, float(t), float(v))
+    for i, row in enumerate(x):
+        scorer.observe(ts0 + i * WINDOW_S, dict(zip(names, row, strict=True)))
+    tracker.poll(ts0 + 31 * DAY_S)
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return int(current)
+
+
 def measure_costs() -> dict[str, float]:
     month = simulate_asset(30, seed=1)
     trained, train_s = _timed(train_asset, month)
@@ -104,6 +125,7 @@ def measure_costs() -> dict[str, float]:
         "train_readings": int(sum(s[0].size for s in month.values())),
         "train_peak_mem_mib": round(peak / 2**20, 2),
         "model_bytes_per_asset": saved,
+        "resident_state_kib_per_asset": round(resident_state_bytes(month) / 1024, 1),
         "score_readings": int(readings),
         "score_readings_per_s": round(readings / score_s),
     }

@@ -44,7 +44,7 @@ def test_retraining_leaves_anomalous_windows_out_and_missing_features_are_tolera
             features.pop("peak_mean")  # a metric that did not arrive this window
         scorer.observe(T0 + i * 600, features)
     assert scorer.trained_at >= T0 + 86_400  # retrained after a day
-    flagged = sum(1 for _, _, s in scorer.history if s > 1)
+    flagged = int((scorer.history.scores[: len(scorer.history)] > 1).sum())
     assert flagged >= 40
     assert scorer.status.startswith("trained on ")
     trained_rows = int(scorer.status.split()[2])
