@@ -98,12 +98,14 @@ def changepoint_score(
 
 
 def _right_windows(cps: FloatArray, width: float) -> list[tuple[float, float]]:
-    """[t, t + width] per changepoint; a window overlapping the previous one starts after it."""
+    """[t, t + width] per changepoint; a window overlapping the previous one is cut to
+    start where the previous one ends (TSAD's "cut right window": the shared
+    instant belongs to both)."""
     out: list[tuple[float, float]] = []
     for t in cps:
         start = float(t)
         if out and start <= out[-1][1]:
-            start = math.nextafter(out[-1][1], math.inf)
+            start = out[-1][1]
         out.append((start, float(t) + width))
     return out
 

@@ -106,3 +106,12 @@ def test_corpus_threshold_is_chosen_to_maximise_the_summed_score() -> None:
     assert 0.6 < th <= 0.9
     assert raw == pytest.approx(1.0)
     assert nab_normalised(raw, 1, NAB_STD) == pytest.approx(100.0)
+
+
+def test_cut_window_shares_its_boundary_instant_with_the_previous_one() -> None:
+    ts = np.arange(300.0)
+    pred = np.zeros(300, bool)
+    pred[160:] = True  # one cp at 160: end of window 1 and start of window 2
+    c = changepoint_score(ts, np.array([100.0, 160.0]), pred, STD)
+    assert (c.missed, c.false_positives) == (0, 0)
+    assert c.raw == pytest.approx(tanh_reward(0.9999, STD) + 1.0)
