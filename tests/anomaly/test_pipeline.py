@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from gatewatch.anomaly.degradation import DegradationConfig
+from gatewatch.anomaly.pipeline import AnomalyPipeline
+from gatewatch.anomaly.scorer import AssetScorer
+from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C
+from gatewatch.anomaly.simulate import PumpSim, simulate
+from gatewatch.anomaly.trend import DAY_S
+from gatewatch.anomaly.zones import limits_for
+
+START = 1_700_006_400.0
+
+
+def pump_config(asset: str) -> DegradationConfig | None:
+    return DegradationConfig(limits_for("II")) if asset.startswith("pump") else None
+
+
+def test_degrading_pump_readings_become_anomaly_scores_and_a_zone_c_forecast() -> None:
+    sim = PumpSim(growth_per_day=0.03, onset_day=20, step_s=600.0)
+    ts, rms = simulate(sim, 40, START, np.random.default_rng(3))
+    pipe = AnomalyPipeline(
+        pump_config, scorer_factory=lambda s, a: AssetScorer(s, a, min_rows=3 * 144)
+    )
+    signals = []
+    for t, v in zip(ts, rms, strict=True):
+        signals += pipe.on_reading("hq", "pump-1", "vibration.rms", float(t), float(v))
+        signals += pipe.on_reading("hq", "pump-1", "vibration.peak", float(t), float(3 * v))
+        signals += pipe.on_reading("hq", "pump-1", "humidity", float(t), 40.0)  # ignored
+    signals += pipe.tick(START + 41 * DAY_S)
+    scores = [s for s in signals if s.metric == ANOMALY_SCORE]
+    forecasts = [s for s in signals if s.metric == DAYS_TO_ZONE_C]
+    assert scores and min(s.ts for s in scores) >= START + 3 * DAY_S  # scorer cold start
+    assert forecasts and min(s.ts for s in forecasts) >= START + 14 * DAY_S  # trend cold start
+    assert math.isfinite(forecasts[-1].value) and forecasts[-1].value < 30
+    assert max(s.value for s in scores[-50:]) > 1  # the rise is unusual against the model
+    assert "trained on" in pipe.status()["hq/pump-1"]
+
+
+def test_non_pump_assets_get_no_trend_and_late_readings_are_counted() -> None:
+    pipe = AnomalyPipeline(pump_config)
+    assert pipe.on_reading("hq", "lift-a1", "door_close_time", START + 700, 4.0) == []
+    assert pipe.on_reading("hq", "lift-a1", "door_close_time", START + 10, 4.0) == []
+    assert pipe.late == 1
+    assert pipe.trackers[("hq", "lift-a1")] is None
+    assert pipe.tick(START + 1300) == []  # scorer still in cold start
+    assert pipe.status()["hq/lift-a1"].startswith("scorer cold start: 1 of")
