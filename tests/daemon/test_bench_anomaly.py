@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
-from gatewatch.daemon.bench_anomaly import feature_rows, simulate_asset
+from gatewatch.daemon.bench_anomaly import _runs, feature_rows, simulate_asset
 from gatewatch.daemon.cli import main
 
 
@@ -24,3 +25,13 @@ def test_bench_anomaly_json_reports_every_figure(capsys: pytest.CaptureFixture[s
     assert sim["missed_before_zone_c"] == 0
     assert sim["lead_days_min"] >= 7
     assert sim["false_alerts_per_asset_year"] < 1
+    healthy = doc["anomaly_score_healthy"]
+    assert healthy["healthy_windows_scored"] > 7000
+    assert healthy["for_3_windows_episodes_per_year"] <= healthy["single_window_episodes_per_year"]
+
+
+def test_runs_count_episodes_of_a_minimum_length() -> None:
+    flags = np.array([1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0], dtype=bool)
+    assert _runs(flags, 1) == 3
+    assert _runs(flags, 3) == 2
+    assert _runs(flags, 5) == 0
