@@ -47,3 +47,31 @@ def test_non_pump_assets_get_no_trend_and_late_readings_are_counted() -> None:
     assert pipe.trackers[("hq", "lift-a1")] is None
     assert pipe.tick(START + 1300) == []  # scorer still in cold start
     assert pipe.status()["hq/lift-a1"].startswith("scorer cold start: 1 of")
+
+
+def test_incident_7_pump_ten_days_from_zone_c_gets_its_forecast_with_evidence() -> None:
+    """DESIGN.md incident 7: trend crosses into zone C in ~10 days -> predictive signal now."""
+    sim = PumpSim(growth_per_day=0.02, onset_day=20, step_s=600.0)
+    reach = sim.day_reaching(2.8)
+    ts, rms = simulate(sim, reach - 10, START, np.random.default_rng(7))
+    pipe = AnomalyPipeline(pump_config)
+    for t, v in zip(ts, rms, strict=True):
+        pipe.on_reading("hq", "pump-1", "vibration.rms", float(t), float(v))
+    now = START + math.ceil(reach - 10) * DAY_S
+    signals = [
+        s
+        for s in pipe.on_reading("hq", "pump-1", "vibration.rms", now, 2.2)
+        if s.metric == DAYS_TO_ZONE_C
+    ]
+    assert len(signals) == 1
+    sig = signals[0]
+    assert 5 <= sig.value <= 16, sig.value  # truth: ~10 days
+    ev = sig.evidence
+    assert ev["current_zone"] == "B"
+    assert 1.0 <= float(ev["trend_pct_per_day"]) <= 3.5
+    truth = START + reach * DAY_S
+    forecast_day = np.datetime64(str(ev["forecast_date"]))
+    truth_day = np.datetime64(int(truth), "s").astype("datetime64[D]")
+    assert abs(int((forecast_day - truth_day).astype(int))) <= 6
+    early, late = str(ev["forecast_band"]).split(" .. ")
+    assert np.datetime64(early) <= forecast_day <= np.datetime64(late)
