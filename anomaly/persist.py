@@ -44,9 +44,12 @@ class ModelFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TrainingWindow:
+    """What a model was trained on: the time span, the rows and the feature columns."""
+
     start: float  # epoch seconds of the first training reading
     end: float
     rows: int
+    features: tuple[str, ...] = ()  # column names, in order (empty: not recorded)
 
 
 def _kind_of(model: Model) -> str:
@@ -64,7 +67,12 @@ def dumps(model: Model, window: TrainingWindow) -> bytes:
         "format": FORMAT,
         "version": VERSION,
         "kind": kind,
-        "training_window": {"start": window.start, "end": window.end, "rows": window.rows},
+        "training_window": {
+            "start": window.start,
+            "end": window.end,
+            "rows": window.rows,
+            "features": list(window.features),
+        },
         "params": {p: getattr(model, p) for p in params},
         "arrays": {a: np.asarray(getattr(model, a)).tolist() for a in arrays},
         "scalars": {s: getattr(model, s) for s in scalars},
@@ -79,7 +87,11 @@ def loads(data: bytes) -> tuple[Model, TrainingWindow]:
     if kind not in _KINDS:
         raise ModelFileError(f"unknown model kind {kind!r}; delete the file to retrain")
     try:
-        return _build(doc, *_KINDS[kind]), _window(doc["training_window"])
+        model, window = _build(doc, *_KINDS[kind]), _window(doc["training_window"])
+        n = getattr(model, "n_features_in_", None)
+        if isinstance(model, AssetModel) and window.features and len(window.features) != n:
+            raise ValueError(f"{len(window.features)} feature names for {n} features")
+        return model, window
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"model file is damaged ({exc!r}); delete it to retrain") from None
 
@@ -130,7 +142,10 @@ def _check_shapes(model: Model) -> None:
 
 
 def _window(raw: dict[str, Any]) -> TrainingWindow:
-    return TrainingWindow(float(raw["start"]), float(raw["end"]), int(raw["rows"]))
+    names = raw.get("features", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TypeError("training_window.features must be a list of names")
+    return TrainingWindow(float(raw["start"]), float(raw["end"]), int(raw["rows"]), tuple(names))
 
 
 def save_file(path: Path, model: Model, window: TrainingWindow) -> None:

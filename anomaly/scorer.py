@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 from gatewatch.anomaly.models import AssetModel
+from gatewatch.anomaly.persist import ModelFileError, TrainingWindow, dumps, loads
 from gatewatch.anomaly.signals import ANOMALY_SCORE, DerivedSignal
 from gatewatch.anomaly.trend import DAY_S, FloatArray
 
@@ -32,22 +33,27 @@ class _History:
         self.exclude_above = exclude_above
         self.rows = np.empty((0, 0))
         self.scores = np.zeros(capacity)
+        self.times = np.zeros(capacity)
         self.size = 0
         self.next = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def append(self, row: FloatArray, score: float) -> None:
+    def append(self, ts: float, row: FloatArray, score: float) -> None:
         if self.rows.shape[1] != row.size:
             self.rows = np.full((self.capacity, row.size), np.nan)
         self.rows[self.next] = row
         self.scores[self.next] = score
+        self.times[self.next] = ts
         self.next = (self.next + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
     def set_last_score(self, score: float) -> None:
         self.scores[(self.next - 1) % self.capacity] = score
+
+    def oldest(self) -> float:
+        return float(self.times[: self.size].min()) if self.size else math.nan
 
     def healthy_rows(self) -> FloatArray:
         rows, scores = self.rows[: self.size], self.scores[: self.size]
@@ -74,6 +80,7 @@ class AssetScorer:
         self.names: list[str] | None = None
         self.model: AssetModel | None = None
         self.trained_at = math.nan
+        self.trained_window: TrainingWindow | None = None
         self.status = f"cold start: 0 of {min_rows} windows"
 
     def observe(self, ts: float, features: Mapping[str, float]) -> list[DerivedSignal]:
@@ -83,7 +90,7 @@ class AssetScorer:
         row = np.array([features.get(n, math.nan) for n in self.names], dtype=np.float64)
         if self.model is not None and ts - self.trained_at >= self.retrain_every_s:
             self._train(ts)
-        self.history.append(row, 0.0)
+        self.history.append(ts, row, 0.0)
         model = self.model if self.model is not None else self._train(ts)
         if model is None:
             self.status = f"cold start: {len(self.history)} of {self.min_rows} windows"
@@ -92,12 +99,30 @@ class AssetScorer:
         self.history.set_last_score(score)
         return [self._signal(model, self.names, ts, row, score)]
 
+    def snapshot(self) -> bytes | None:
+        """The trained model as versioned JSON (None in cold start), for the daemon to save."""
+        if self.model is None or self.trained_window is None:
+            return None
+        data: bytes = dumps(self.model, self.trained_window)
+        return data
+
+    def restore(self, data: bytes) -> None:
+        """Use a saved model (ModelFileError if it must not be used: then train as usual)."""
+        model, window = loads(data)
+        if not isinstance(model, AssetModel) or not window.features:
+            raise ModelFileError("not an asset model with feature names; it will be retrained")
+        self.model, self.names = model, list(window.features)
+        self.trained_at, self.trained_window = window.end, window
+        self.status = f"loaded model trained on {window.rows} windows"
+
     def _train(self, now: float) -> AssetModel | None:
         healthy = self.history.healthy_rows()
         if len(healthy) < self.min_rows:
             return None
         self.model = AssetModel(**self.model_params).fit(healthy)
         self.trained_at = now
+        names = tuple(self.names or ())
+        self.trained_window = TrainingWindow(self.history.oldest(), now, len(healthy), names)
         self.status = f"trained on {len(healthy)} windows"
         return self.model
 

@@ -15,7 +15,7 @@ from gatewatch.anomaly.persist import (
     save_file,
 )
 
-WINDOW = TrainingWindow(1_700_000_000.0, 1_702_592_000.0, 43_200)
+WINDOW = TrainingWindow(1_700_000_000.0, 1_702_592_000.0, 43_200, ("a", "b", "c"))
 
 
 def fitted() -> AssetModel:
@@ -38,7 +38,12 @@ def test_file_is_plain_json_with_version_and_training_window() -> None:
     doc = json.loads(dumps(fitted(), WINDOW))
     assert doc["format"] == "gatewatch-anomaly-model"
     assert doc["version"] == 1
-    assert doc["training_window"] == {"start": WINDOW.start, "end": WINDOW.end, "rows": 43_200}
+    assert doc["training_window"] == {
+        "start": WINDOW.start,
+        "end": WINDOW.end,
+        "rows": 43_200,
+        "features": ["a", "b", "c"],
+    }
 
 
 def _tamper(edit: object) -> bytes:
@@ -59,6 +64,8 @@ def _tamper(edit: object) -> bytes:
         (_tamper(lambda d: d["arrays"].pop("precision_")), "damaged"),
         (_tamper(lambda d: d["arrays"].update(precision_=[[1.0]])), "damaged"),
         (_tamper(lambda d: d["scalars"].update(threshold_=-1)), "damaged"),
+        (_tamper(lambda d: d["training_window"].update(features=["a"])), "damaged"),
+        (_tamper(lambda d: d["training_window"].update(features="abc")), "damaged"),
     ],
 )
 def test_old_version_or_corrupt_files_are_refused_clearly(data: bytes, message: str) -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
+from gatewatch.anomaly.persist import ModelFileError
 from gatewatch.anomaly.scorer import AssetScorer
 from gatewatch.anomaly.signals import ANOMALY_SCORE
 
@@ -49,3 +53,28 @@ def test_retraining_leaves_clearly_anomalous_windows_out_and_tolerates_missing_f
     scorer.observe(first + 86_400, window(rng))  # a day later: retrain before scoring
     assert scorer.trained_at == first + 86_400
     assert scorer.status == f"trained on {210 - strong} windows"
+
+
+def test_snapshot_restores_after_a_restart_and_bad_files_are_refused() -> None:
+    rng = np.random.default_rng(2)
+    scorer = AssetScorer("hq", "pump-1", min_rows=150)
+    assert scorer.snapshot() is None  # cold start: nothing to save
+    for i in range(160):
+        scorer.observe(T0 + i * 600, window(rng))
+    data = scorer.snapshot()
+    assert data is not None
+    doc = json.loads(data)
+    assert doc["training_window"]["features"] == ["bearing_temp_residual", "peak_mean", "rms_mean"]
+    assert doc["training_window"]["start"] == T0
+    after = AssetScorer("hq", "pump-1", min_rows=150)
+    after.restore(data)
+    assert after.status == "loaded model trained on 150 windows"
+    probe = window(rng, shift=9.0)
+    assert (
+        after.observe(T0 + 200 * 600, probe)[0].value
+        == scorer.observe(T0 + 200 * 600, probe)[0].value
+    )
+    fresh = AssetScorer("hq", "pump-1")
+    with pytest.raises(ModelFileError, match="version 0"):
+        fresh.restore(data.replace(b'"version": 1', b'"version": 0'))
+    assert fresh.model is None and fresh.status.startswith("cold start")
