@@ -134,6 +134,8 @@ def measure_costs() -> dict[str, float]:
         "resident_state_kib_per_asset": round(resident_state_bytes(month) / 1024, 1),
         "score_readings": int(readings),
         "score_readings_per_s": round(readings / score_s),
+        # ratio to a large building: 1000 series, one reading a minute each
+        "headroom_vs_1000_series_per_min": round(readings / score_s / (1000 / 60), 1),
     }
 
 

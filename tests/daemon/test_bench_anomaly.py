@@ -22,6 +22,7 @@ def test_bench_anomaly_json_reports_every_figure(capsys: pytest.CaptureFixture[s
     assert costs["train_readings"] == 3 * 30 * 1440
     assert costs["score_readings_per_s"] > 0 and costs["model_bytes_per_asset"] > 0
     assert 0 < costs["resident_state_kib_per_asset"] < 4096
+    assert costs["headroom_vs_1000_series_per_min"] > 1
     assert sim["missed_before_zone_c"] == 0
     assert sim["lead_days_min"] >= 7
     assert sim["false_alerts_per_asset_year"] < 1
