@@ -185,6 +185,11 @@ EXTRACTORS: Mapping[str, Callable[[Series], dict[str, float]]] = MappingProxyTyp
 )
 
 
+def is_temperature(metric: str) -> bool:
+    """Metrics treated as temperatures: ``temperature*`` and ``*temp`` (e.g. bearing_temp)."""
+    return metric.endswith("temp") or metric.startswith("temperature")
+
+
 @dataclass(frozen=True, slots=True)
 class WindowFeatures:
     values: Mapping[str, float]
@@ -201,7 +206,7 @@ def window_features(
     for metric, s in sorted(series.items()):
         if metric in EXTRACTORS:
             out.update(EXTRACTORS[metric](s))
-        elif metric.endswith("temp") or metric.startswith("temperature"):
+        elif is_temperature(metric):
             got = temperature_features(s[0], s[1], expected.get(metric))
             out.update({f"{metric}_{k}": v for k, v in got.items()})
         else:

@@ -15,6 +15,8 @@ from the training (healthy) data only, never from labels.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from gatewatch.anomaly.trend import FloatArray
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -141,3 +143,47 @@ class AssetModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         z = (np.where(np.isfinite(x), x, self.center_) - self.center_) / self.scale_
         d = z - self.location_
         return np.asarray(d * (d @ self.precision_))
+
+
+class SeasonalEwma:
+    """Online expected value per slot of a period (e.g. hour of day), learnt once a period.
+
+    The values of a slot are averaged over each period (day); when the slot
+    comes round again, that mean updates the slot's EWMA (``alpha`` per
+    period), so the profile does not drift within the hour it is judging and
+    does not depend on the reading rate. ``expected(ts)`` is NaN until the
+    slot has ``min_count`` periods behind it.
+    """
+
+    def __init__(
+        self, period_s: float = 86_400.0, n_slots: int = 24, alpha: float = 0.3, min_count: int = 3
+    ) -> None:
+        self.period_s, self.n_slots = period_s, n_slots
+        self.alpha, self.min_count = alpha, min_count
+        self.level_ = np.full(n_slots, np.nan)
+        self.count_ = np.zeros(n_slots, dtype=np.int64)
+        self._pending: dict[int, tuple[float, float, int]] = {}  # slot -> (period, sum, n)
+
+    def _slot(self, ts: float) -> tuple[int, float]:
+        period = math.floor(ts / self.period_s)
+        return int((ts - period * self.period_s) / self.period_s * self.n_slots), period
+
+    def update(self, ts: float, value: float) -> None:
+        if not (math.isfinite(ts) and math.isfinite(value)):
+            return
+        slot, period = self._slot(ts)
+        pending = self._pending.get(slot)
+        if pending is not None and pending[0] != period:
+            self._commit(slot, pending[1] / pending[2])
+            pending = None
+        total, n = (pending[1], pending[2]) if pending else (0.0, 0)
+        self._pending[slot] = (period, total + value, n + 1)
+
+    def _commit(self, slot: int, mean: float) -> None:
+        old = self.level_[slot]
+        self.level_[slot] = mean if np.isnan(old) else old + self.alpha * (mean - old)
+        self.count_[slot] += 1
+
+    def expected(self, ts: float) -> float:
+        slot, _ = self._slot(ts)
+        return float(self.level_[slot]) if self.count_[slot] >= self.min_count else math.nan

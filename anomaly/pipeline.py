@@ -3,7 +3,8 @@
 Per asset: readings are grouped into fixed windows (``window_s``, aligned to
 the epoch); when a window closes (a later reading arrives, or :meth:`tick`
 passes its end) its features go to the asset's :class:`AssetScorer`
-(``anomaly_score``). Vibration RMS also feeds the asset's
+(``anomaly_score``); temperatures get a residual against their learnt
+hour-of-day profile. Vibration RMS also feeds the asset's
 :class:`DegradationTracker` (``days_to_zone_c`` / ``days_to_zone_d``, once a
 day) when ``degradation_for(asset)`` gives a configuration. Time comes from
 the readings and :meth:`tick`; nothing here reads a clock or does I/O.
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from gatewatch.anomaly.degradation import DegradationConfig
-from gatewatch.anomaly.features import window_features
+from gatewatch.anomaly.features import is_temperature, window_features
+from gatewatch.anomaly.models import SeasonalEwma
 from gatewatch.anomaly.scorer import AssetScorer
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.anomaly.tracker import DegradationTracker
@@ -48,6 +50,7 @@ class AnomalyPipeline:
         self.windows: dict[tuple[str, str], _Window] = {}
         self.scorers: dict[tuple[str, str], AssetScorer] = {}
         self.trackers: dict[tuple[str, str], DegradationTracker | None] = {}
+        self.profiles: dict[tuple[str, str, str], SeasonalEwma] = {}  # temperature by hour
         self.late = 0  # readings older than their asset's open window (ignored)
 
     def on_reading(
@@ -80,7 +83,7 @@ class AnomalyPipeline:
             return []
         del self.windows[key]
         series = {m: (np.array(t), np.array(v)) for m, (t, v) in window.series.items()}
-        features = window_features(series).values
+        features = window_features(series, self._expected(key, window)).values
         if not features:
             return []
         if key not in self.scorers:
@@ -89,6 +92,20 @@ class AnomalyPipeline:
             window.start + self.window_s, features
         )
         return signals
+
+    def _expected(self, key: tuple[str, str], window: _Window) -> dict[str, float]:
+        """Expected temperature per metric from its daily profile, then learn the window."""
+        out = {}
+        for metric, (times, values) in window.series.items():
+            if not is_temperature(metric):
+                continue
+            profile = self.profiles.setdefault((*key, metric), SeasonalEwma())
+            expected = profile.expected(times[-1])
+            if math.isfinite(expected):
+                out[metric] = expected
+            for t, v in zip(times, values, strict=True):
+                profile.update(t, v)
+        return out
 
     def _tracker(self, key: tuple[str, str]) -> DegradationTracker | None:
         if key not in self.trackers:

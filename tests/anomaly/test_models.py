@@ -69,3 +69,18 @@ def test_asset_model_constant_column_does_not_divide_by_zero() -> None:
     x[:, 1] = 7.0
     model = AssetModel().fit(x)
     assert np.isfinite(model.score_samples(x)).all()
+
+
+def test_seasonal_ewma_learns_each_hour_once_a_day_and_waits_for_enough_days() -> None:
+    from gatewatch.anomaly.models import SeasonalEwma
+
+    model = SeasonalEwma(alpha=0.5, min_count=2)
+    six = 3600.0 * 6
+    model.update(six + 10, 22.0)
+    model.update(six + 20, 24.0)  # day 0 mean 23
+    model.update(DAY + six + 10, 25.0)  # commits day 0; day 1 pending
+    assert np.isnan(model.expected(DAY + six + 50))  # one day learnt: not enough
+    model.update(DAY, float("nan"))  # ignored
+    model.update(2 * DAY + six, 99.0)  # commits day 1 (25): 23 + 0.5 * (25 - 23)
+    assert model.expected(2 * DAY + six + 60) == pytest.approx(24.0)  # today's 99 not used yet
+    assert np.isnan(model.expected(3600.0 * 7))  # another hour: nothing learnt

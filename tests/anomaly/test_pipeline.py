@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
+import pytest
 from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.scorer import AssetScorer
-from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C
+from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DerivedSignal
 from gatewatch.anomaly.simulate import PumpSim, simulate
 from gatewatch.anomaly.trend import DAY_S
 from gatewatch.anomaly.zones import limits_for
@@ -75,3 +77,29 @@ def test_incident_7_pump_ten_days_from_zone_c_gets_its_forecast_with_evidence() 
     assert abs(int((forecast_day - truth_day).astype(int))) <= 6
     early, late = str(ev["forecast_band"]).split(" .. ")
     assert np.datetime64(early) <= forecast_day <= np.datetime64(late)
+
+
+def test_temperature_residual_uses_the_learnt_hour_of_day_profile() -> None:
+    captured: list[dict[str, float]] = []
+
+    class Spy:  # stands in for AssetScorer: records what the pipeline hands it
+        status = "spy"
+
+        def __init__(self, site: str, asset: str) -> None:
+            self.site, self.asset = site, asset
+
+        def observe(self, ts: float, features: Mapping[str, float]) -> list[DerivedSignal]:
+            captured.append(dict(features))
+            return []
+
+    pipe = AnomalyPipeline(pump_config, scorer_factory=Spy)
+    for day in range(5):
+        for minute in range(0, 24 * 60, 10):
+            ts = START + day * DAY_S + minute * 60
+            temp = 20 + 4 * math.sin(2 * math.pi * minute / 1440) + (3.0 if day == 4 else 0.0)
+            pipe.on_reading("hq", "ahu-1", "temperature", ts, temp)
+    pipe.tick(START + 6 * DAY_S)
+    residuals = [f["temperature_residual"] for f in captured if "temperature_residual" in f]
+    assert len(residuals) > 200  # after 3 days each hour has a profile
+    assert abs(float(np.median(residuals[:-144]))) < 0.5  # normal days follow the profile
+    assert float(np.median(residuals[-144:])) == pytest.approx(3.0, abs=0.6)  # day 5 runs 3 C hot
