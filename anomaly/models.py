@@ -33,6 +33,20 @@ def _check_2d(x: FloatArray, n_cols: int | None = None) -> FloatArray:
     return x
 
 
+def _impute(x: FloatArray) -> FloatArray:
+    """Rows with at least one finite value; gaps filled with the column median (0 if none)."""
+    x = x[np.isfinite(x).any(axis=1)] if x.size else x
+    finite = np.isfinite(x)
+    if finite.all():
+        return x
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, x, 0.0)
+    medians = np.array(
+        [np.median(sums[finite[:, j], j]) if counts[j] else 0.0 for j in range(x.shape[1])]
+    )
+    return np.where(finite, x, medians)
+
+
 class RobustBaseline(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     """Seasonal median/MAD baseline of one series. ``X`` columns: timestamp (s), value."""
 
@@ -92,8 +106,7 @@ class AssetModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.smooth = smooth
 
     def fit(self, x_in: FloatArray, y: object = None) -> AssetModel:
-        x = _check_2d(x_in)
-        x = x[np.isfinite(x).all(axis=1)]
+        x = _impute(_check_2d(x_in))
         if x.shape[0] < max(10, 2 * x.shape[1]):
             raise ValueError(
                 f"need at least {max(10, 2 * x.shape[1])} finite rows, got {x.shape[0]}"

@@ -31,7 +31,7 @@ class _History:
     def __init__(self, capacity: int, exclude_above: float) -> None:
         self.capacity = capacity
         self.exclude_above = exclude_above
-        self.rows = np.empty((0, 0))
+        self.rows = np.empty((capacity, 0))
         self.scores = np.zeros(capacity)
         self.times = np.zeros(capacity)
         self.size = 0
@@ -41,8 +41,10 @@ class _History:
         return self.size
 
     def append(self, ts: float, row: FloatArray, score: float) -> None:
-        if self.rows.shape[1] != row.size:
-            self.rows = np.full((self.capacity, row.size), np.nan)
+        if self.rows.shape[1] < row.size:  # a new feature: a column of NaN for the past
+            grown = np.full((self.capacity, row.size), np.nan)
+            grown[:, : self.rows.shape[1]] = self.rows
+            self.rows = grown
         self.rows[self.next] = row
         self.scores[self.next] = score
         self.times[self.next] = ts
@@ -77,27 +79,30 @@ class AssetScorer:
         self.min_rows, self.retrain_every_s = min_rows, retrain_every_s
         self.model_params = dict(model_params or {})
         self.history = _History(max_rows, exclude_above)
-        self.names: list[str] | None = None
+        self.names: list[str] = []  # every feature seen, in order of first appearance
+        self.model_names: list[str] = []  # the model's columns (a prefix of names)
         self.model: AssetModel | None = None
         self.trained_at = math.nan
         self.trained_window: TrainingWindow | None = None
+        self.train_problem = ""
         self.status = f"cold start: 0 of {min_rows} windows"
 
     def observe(self, ts: float, features: Mapping[str, float]) -> list[DerivedSignal]:
         """Add one window's features; return its anomaly_score signal once trained."""
-        if self.names is None:
-            self.names = sorted(features)
+        self.names += sorted(n for n in features if n not in self.names)
         row = np.array([features.get(n, math.nan) for n in self.names], dtype=np.float64)
         if self.model is not None and ts - self.trained_at >= self.retrain_every_s:
             self._train(ts)
         self.history.append(ts, row, 0.0)
         model = self.model if self.model is not None else self._train(ts)
         if model is None:
-            self.status = f"cold start: {len(self.history)} of {self.min_rows} windows"
+            why = f"; {self.train_problem}" if self.train_problem else ""
+            self.status = f"cold start: {len(self.history)} of {self.min_rows} windows{why}"
             return []
-        score = float(model.score_samples(row[None, :])[0])
+        used = row[: len(self.model_names)]  # features that appeared later wait for a retrain
+        score = float(model.score_samples(used[None, :])[0])
         self.history.set_last_score(score)
-        return [self._signal(model, self.names, ts, row, score)]
+        return [self._signal(model, self.model_names, ts, used, score)]
 
     def snapshot(self) -> bytes | None:
         """The trained model as versioned JSON (None in cold start), for the daemon to save."""
@@ -111,7 +116,8 @@ class AssetScorer:
         model, window = loads(data)
         if not isinstance(model, AssetModel) or not window.features:
             raise ModelFileError("not an asset model with feature names; it will be retrained")
-        self.model, self.names = model, list(window.features)
+        self.model = model
+        self.names, self.model_names = list(window.features), list(window.features)
         self.trained_at, self.trained_window = window.end, window
         self.status = f"loaded model trained on {window.rows} windows"
 
@@ -119,12 +125,18 @@ class AssetScorer:
         healthy = self.history.healthy_rows()
         if len(healthy) < self.min_rows:
             return None
-        self.model = AssetModel(**self.model_params).fit(healthy)
-        self.trained_at = now
-        names = tuple(self.names or ())
+        try:
+            model = AssetModel(**self.model_params).fit(healthy)
+        except ValueError as exc:  # e.g. too few usable rows: stay as we are, say why
+            self.train_problem = f"cannot train on {len(healthy)} windows: {exc}"
+            return None
+        self.train_problem = ""
+        self.model, self.trained_at = model, now
+        self.model_names = list(self.names[: healthy.shape[1]])
+        names = tuple(self.model_names)
         self.trained_window = TrainingWindow(self.history.oldest(), now, len(healthy), names)
         self.status = f"trained on {len(healthy)} windows"
-        return self.model
+        return model
 
     def _signal(
         self, model: AssetModel, names: list[str], ts: float, row: FloatArray, score: float

@@ -84,3 +84,13 @@ def test_seasonal_ewma_learns_each_hour_once_a_day_and_waits_for_enough_days() -
     model.update(2 * DAY + six, 99.0)  # commits day 1 (25): 23 + 0.5 * (25 - 23)
     assert model.expected(2 * DAY + six + 60) == pytest.approx(24.0)  # today's 99 not used yet
     assert np.isnan(model.expected(3600.0 * 7))  # another hour: nothing learnt
+
+
+def test_asset_model_fills_gaps_with_the_column_median() -> None:
+    x = np.random.default_rng(5).normal(size=(100, 3))
+    x[:30, 2] = np.nan  # a feature that started later
+    x[50, :] = np.nan  # a window with nothing: dropped
+    x[:, 1][::7] = np.inf
+    model = AssetModel().fit(x)
+    assert np.isfinite(model.precision_).all()
+    assert np.isfinite(model.score_samples(x)).all()

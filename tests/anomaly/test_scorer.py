@@ -78,3 +78,28 @@ def test_snapshot_restores_after_a_restart_and_bad_files_are_refused() -> None:
     with pytest.raises(ModelFileError, match="version 0"):
         fresh.restore(data.replace(b'"version": 1', b'"version": 0'))
     assert fresh.model is None and fresh.status.startswith("cold start")
+
+
+def test_a_feature_that_appears_later_joins_the_model_at_training() -> None:
+    rng = np.random.default_rng(4)
+    scorer = AssetScorer("hq", "ahu-1", min_rows=150)
+    for i in range(160):
+        features = window(rng)
+        if i < 40:
+            features.pop("bearing_temp_residual")  # its profile is still being learnt
+        scorer.observe(T0 + i * 600, features)
+    assert scorer.model_names == ["peak_mean", "rms_mean", "bearing_temp_residual"]
+    sig = scorer.observe(T0 + 160 * 600, window(rng, shift=9.0))[0]
+    assert sig.value > 1
+    assert str(sig.evidence["top_features"]).startswith("bearing_temp_residual")
+
+
+def test_training_that_cannot_work_leaves_the_scorer_in_cold_start_with_a_reason() -> None:
+    scorer = AssetScorer("hq", "p", min_rows=3)
+    wide = {f"f{i}": float(i) for i in range(8)}  # 8 features need at least 16 rows
+    for i in range(5):
+        assert scorer.observe(T0 + i * 600, wide) == []
+    assert scorer.model is None
+    assert scorer.status == (
+        "cold start: 5 of 3 windows; cannot train on 5 windows: need at least 16 finite rows, got 5"
+    )
