@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gatewatch.anomaly.models import AssetModel, RobustBaseline
+from gatewatch.anomaly.persist import (
+    ModelFileError,
+    TrainingWindow,
+    dumps,
+    load_or_train,
+    loads,
+    save_file,
+)
+
+WINDOW = TrainingWindow(1_700_000_000.0, 1_702_592_000.0, 43_200, ("a", "b", "c"))
+
+
+def fitted() -> AssetModel:
+    return AssetModel(margin=2.0).fit(np.random.default_rng(0).normal(size=(200, 3)))
+
+
+def test_round_trip_gives_identical_scores_and_window() -> None:
+    model = fitted()
+    x = np.random.default_rng(1).normal(size=(30, 3))
+    again, window = loads(dumps(model, WINDOW))
+    assert window == WINDOW
+    assert again.get_params() == model.get_params()
+    np.testing.assert_allclose(again.score_samples(x), model.score_samples(x))
+    base = RobustBaseline().fit(np.column_stack([np.arange(0, 86_400.0 * 2, 600), np.ones(288)]))
+    b2, _ = loads(dumps(base, WINDOW))
+    np.testing.assert_array_equal(b2.median_, base.median_)
+
+
+def test_file_is_plain_json_with_version_and_training_window() -> None:
+    doc = json.loads(dumps(fitted(), WINDOW))
+    assert doc["format"] == "gatewatch-anomaly-model"
+    assert doc["version"] == 1
+    assert doc["training_window"] == {
+        "start": WINDOW.start,
+        "end": WINDOW.end,
+        "rows": 43_200,
+        "features": ["a", "b", "c"],
+    }
+
+
+def _tamper(edit: object) -> bytes:
+    doc = json.loads(dumps(fitted(), WINDOW))
+    edit(doc)  # type: ignore[operator]
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "not valid JSON"),
+        (b"\x80\x04\x95 pickle", "not valid JSON"),
+        (b'{"format": "gatewatch-anomaly-model", "version": 1, "ki', "not valid JSON"),
+        (b"[1, 2]", "not a gatewatch model file"),
+        (_tamper(lambda d: d.update(version=0)), "version 0 is not the supported version 1"),
+        (_tamper(lambda d: d.update(kind="pickle")), "unknown model kind"),
+        (_tamper(lambda d: d["arrays"].pop("precision_")), "damaged"),
+        (_tamper(lambda d: d["arrays"].update(precision_=[[1.0]])), "damaged"),
+        (_tamper(lambda d: d["scalars"].update(threshold_=-1)), "damaged"),
+        (_tamper(lambda d: d["training_window"].update(features=["a"])), "damaged"),
+        (_tamper(lambda d: d["training_window"].update(features="abc")), "damaged"),
+    ],
+)
+def test_old_version_or_corrupt_files_are_refused_clearly(data: bytes, message: str) -> None:
+    with pytest.raises(ModelFileError, match=message):
+        loads(data)
+
+
+def test_load_or_train_retrains_and_replaces_a_refused_file(tmp_path: Path) -> None:
+    path = tmp_path / "pump-1.json"
+    path.write_bytes(_tamper(lambda d: d.update(version=0)))
+    calls = []
+
+    def train() -> tuple[AssetModel, TrainingWindow]:
+        calls.append(1)
+        return fitted(), WINDOW
+
+    model, _, note = load_or_train(path, train)
+    assert calls == [1]
+    assert note.startswith("retrained (refused") and "version 0" in note
+    _, _, note2 = load_or_train(path, train)
+    assert note2 == "loaded"
+    assert calls == [1]
+    save_file(path, model, WINDOW)
+    assert not (tmp_path / "pump-1.json.tmp").exists()

@@ -1,0 +1,158 @@
+"""``gatewatch anomaly evaluate`` on generated benchmark-shaped folders and on ../shared/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gatewatch.daemon.cli import main
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def write_skab_file(path: Path, seed: int, fault: tuple[int, int] = (600, 700)) -> None:
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "datetime;a;b;c;anomaly;changepoint"
+    lines = [header]
+    for i in range(900):
+        hh, mm, ss = 10 + i // 3600, (i // 60) % 60, i % 60
+        bad = fault[0] <= i < fault[1]
+        x = rng.normal(0, 1, 3) + (np.array([8.0, 0, 8.0]) if bad else 0)
+        cp = i in (fault[0], fault[1])
+        lines.append(
+            f"2020-03-09 {hh:02d}:{mm:02d}:{ss:02d};{x[0]};{x[1]};{x[2]};{float(bad)};{float(cp)}"
+        )
+    path.write_text("\r\n".join(lines) + "\r\n")
+
+
+def test_skab_layout_with_data_folder_and_any_group_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_skab_file(tmp_path / "data" / "valve9" / "0.csv", 1)
+    write_skab_file(tmp_path / "data" / "other" / "3.csv", 2)
+    write_skab_file(tmp_path / "data" / "anomaly-free" / "anomaly-free.csv", 3)  # never scored
+    assert (
+        main(["anomaly", "evaluate", "--dataset", "skab", "--data", str(tmp_path), "--json"]) == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["files"] == 2
+    assert doc["test_rows"] == 2 * 500
+    assert doc["changepoints"] == 4
+    ours = doc["ours"]["gatewatch-asset-model"]
+    assert ours["f1"] > 0.9  # an 8-sigma shift is easy
+    assert ours["mar_pct"] < 10
+    assert "NOT the same files" in doc["published_title"]
+    check = doc["anomaly_free_check"]  # reported apart from the protocol's figures
+    assert check["rows"] == 500
+    assert 0 <= check["alarm_rows_pct"] <= 100
+
+
+def write_nab(root: Path) -> None:
+    rng = np.random.default_rng(0)
+    (root / "data" / "artificialWithAnomaly").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "config").mkdir()
+    stamps = [
+        f"2015-01-{1 + i // 288:02d} {(i // 12) % 24:02d}:{(i % 12) * 5:02d}:00"
+        for i in range(2000)
+    ]
+    values = rng.normal(10, 0.5, 2000)
+    values[1500:1520] += 20
+    body = "timestamp,value\n" + "".join(f"{s},{v}\n" for s, v in zip(stamps, values, strict=True))
+    (root / "data" / "artificialWithAnomaly" / "spike.csv").write_text(body)
+    windows = {
+        "artificialWithAnomaly/spike.csv": [[stamps[1400] + ".000000", stamps[1600] + ".000000"]]
+    }
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    cost = {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}
+    (root / "config" / "profiles.json").write_text(json.dumps({"standard": {"CostMatrix": cost}}))
+
+
+def test_nab_layout_of_any_category_scores_a_clear_spike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nab(tmp_path)
+    assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["files"], doc["windows"]) == (1, 1)
+    assert doc["ours"]["gatewatch-stream"]["standard"] > 80  # detected early in its window
+    assert set(doc["ours"]) == {"gatewatch-stream", "relative-entropy"}
+
+
+def test_bad_data_dir_is_exit_1_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]) == 1
+    assert "pass a NAB checkout" in capsys.readouterr().err
+    assert main(["anomaly", "evaluate", "--dataset", "skab", "--data", str(tmp_path)]) == 1
+    assert "no SKAB CSV files" in capsys.readouterr().err
+
+
+def test_unknown_dataset_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["anomaly", "evaluate", "--dataset", "kdd", "--data", "x"])
+    assert exc.value.code == 2
+
+
+def _shared(name: str) -> Path:
+    path = SHARED / name
+    assert path.is_dir(), (
+        f"benchmark data missing: {path} (CI provides ../shared/data beside the repo)"
+    )
+    return path
+
+
+def test_skab_valve1_follows_the_protocol_and_prints_the_subset_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        main(["anomaly", "evaluate", "--dataset", "skab", "--data", str(_shared("skab")), "--json"])
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    # the README's protocol facts: 16 files, 18160 - 16 * 400 test rows, 63 changepoints
+    assert (doc["files"], doc["test_rows"], doc["changepoints"]) == (16, 11760, 63)
+    assert doc["published_title"].startswith("valve1 subset")
+    assert doc["published"]["MSET"]["f1"] == 0.78
+    assert doc["anomaly_free_check"]["rows"] == 9405 - 400
+    ours = doc["ours"]["gatewatch-asset-model"]
+    assert 0.5 < ours["f1"] <= 1.0
+    assert 0 <= ours["far_pct"] <= 100
+
+
+@pytest.mark.slow
+def test_nab_real_known_cause_reproduces_the_published_relative_entropy_row(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Our scorer + our relative-entropy reimplementation give NAB's own subset figures."""
+    assert (
+        main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(_shared("nab")), "--json"])
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["files"], doc["windows"]) == (7, 19)
+    assert doc["published_title"].startswith("realKnownCause subset")
+    assert (
+        doc["ours"]["relative-entropy"]
+        == doc["published"]["relativeEntropy"]
+        == {
+            "standard": 49.93,
+            "reward_low_FP_rate": 39.30,
+            "reward_low_FN_rate": 56.09,
+        }
+    )
+    assert all(-100 <= v <= 100 for v in doc["ours"]["gatewatch-stream"].values())
+
+
+def test_nab_table_prints_ours_beside_the_published(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nab(tmp_path)
+    assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("NAB — 1 files")
+    assert lines[3].split()[:3] == ["gatewatch-stream", "(this", "run)"]
+    assert any("ARTime" in line and "74.9" in line for line in lines)
