@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     bi.add_argument("--publishers", type=int, default=4)
     bi.add_argument("--qos", type=int, choices=(0, 1), action="append")
     bi.add_argument("--json", action="store_true")
+    from gatewatch.daemon.bench_ingest import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bi)
     cfg = sub.add_parser("config", help="configuration tools")
     csub = cfg.add_subparsers(dest="config_cmd", required=True)
     cc = csub.add_parser("check", help="validate the whole configuration")
