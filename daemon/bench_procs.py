@@ -105,10 +105,11 @@ class Broker:
 
 
 def _spawn(module: str, argv: Sequence[str], log: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *argv],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
-    )  # fmt: skip
+    with log.open("w") as err:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *argv],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+        )  # fmt: skip
 
 
 def _expect_ready(proc: subprocess.Popen[str], what: str, log: Path) -> None:
