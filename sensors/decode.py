@@ -93,7 +93,6 @@ class PayloadDecoder:
         if type(entry) is Rejection:
             return Decoded([], [entry])
         assert type(entry) is _Topic
-        tf, has_metric = entry.fields, entry.has_metric
         if len(payload) > self.max_payload_bytes:
             return _one(
                 "oversized",
@@ -101,11 +100,14 @@ class PayloadDecoder:
                 "(ingest.max_payload_bytes)",
             )
         try:
-            raw = _parse(payload, tf, has_metric, received_at)
+            raw = _parse(payload, entry, received_at, self.strict_assets)
         except _RejectError as rej:
             return _one(rej.reason, rej.detail)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return _one("undecodable", f"{type(exc).__name__}: {exc}"[:200])
+        if type(raw) is Reading:
+            return Decoded([raw], [])
+        assert type(raw) is list
         out = Decoded([], [])
         for item in raw:
             self._check(entry, item, received_at, out)
@@ -184,16 +186,16 @@ def _one(reason: str, detail: str) -> Decoded:
 Raw = tuple[str, float, float, str | None]
 
 
-def _parse(payload: bytes, tf: TopicFields, has_metric: bool, now: float) -> list[Raw]:
+def _parse(payload: bytes, topic: _Topic, now: float, strict: bool) -> Reading | list[Raw]:
+    tf, has_metric = topic.fields, topic.has_metric
     head = payload[:1]
+    if head == b"{":  # the common case first
+        doc = _loads(payload)
+        return _single_value(topic, doc, now, strict) or _json_object(doc, tf, has_metric, now)
     if not head or head.isspace():  # only then strip: lstrip copies the payload
         head = payload.lstrip()[:1]
     if head in (b"{", b"["):
-        try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            reason = "bad_utf8" if "UTF-8" in str(exc) else "bad_json"
-            raise _RejectError(reason, f"JSON: {exc}") from None
+        doc = _loads(payload)
         if isinstance(doc, list):
             return _senml(doc, tf, has_metric, now)
         return _json_object(doc, tf, has_metric, now)
@@ -202,6 +204,43 @@ def _parse(payload: bytes, tf: TopicFields, has_metric: bool, now: float) -> lis
     if tf.metric is None:
         raise _RejectError("no_metric", "a plain number needs a {metric} segment in the topic")
     return [(tf.metric, now, _number(payload), None)]
+
+
+def _loads(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        reason = "bad_utf8" if "UTF-8" in str(exc) else "bad_json"
+        raise _RejectError(reason, f"JSON: {exc}") from None
+
+
+def _single_value(topic: _Topic, doc: Any, now: float, strict: bool) -> Reading | None:
+    """The hot path: ``{"value": float, "ts": epoch seconds, "unit": str}`` that
+    passes every check, decoded in one step. None means "take the general path",
+    which decides everything else and gives the same Reading for what this accepts."""
+    if type(doc) is not dict or "ts" not in doc:
+        return None
+    value, ts, unit = doc.get("value"), doc["ts"], doc.get("unit")
+    tf, spec = topic.fields, topic.spec
+    if (
+        type(value) is not float
+        or type(ts) is not float
+        or not (unit is None or type(unit) is str)
+        or tf.metric is None
+        or not isfinite(value)
+        or not _MIN_TS <= ts <= min(now + _MAX_FUTURE_S, _MS_THRESHOLD)
+    ):
+        return None
+    if spec is None:
+        if strict and topic.asset is not None and topic.asset.metrics:
+            return None
+    elif (unit is not None and spec.unit is not None and unit != spec.unit) or not (
+        spec.min <= value <= spec.max
+    ):
+        return None
+    elif unit is None:
+        unit = spec.unit
+    return Reading(tf.site, tf.asset, tf.metric, ts, value, unit)
 
 
 def _number(raw: Any) -> float:
