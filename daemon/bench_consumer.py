@@ -72,7 +72,10 @@ def peak_rss_mib() -> float:
 def bench_config(a: argparse.Namespace) -> Config:
     workdir = Path(a.workdir)
     mqtt = MqttSettings(
-        port=a.port, client_id=a.client_id, subscriptions=((bs.TOPIC_FILTER, a.qos),)
+        port=a.port,
+        client_id=a.client_id,
+        subscriptions=((bs.TOPIC_FILTER, a.qos),),
+        receive_maximum=a.receive_maximum,
     )
     return Config(
         source="<bench>",
@@ -208,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     p.add_argument("--idle", type=float, default=3.0)
     p.add_argument("--latency", action="store_true")
+    p.add_argument("--receive-maximum", type=int, default=MqttSettings.receive_maximum)
     return p
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from gatewatch.daemon import bench_stream as bs
 from gatewatch.daemon.bench_procs import BenchError, Broker, run_consumer, run_reference
+from gatewatch.sensors.mqtt.client import MqttSettings
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
 GOALS = {"qos0_ratio": 0.4, "qos1_ratio": 0.7, "p99_ms": 200.0, "rss_mib": 150.0}
@@ -50,6 +51,7 @@ class BenchOptions:
     compare: bool
     synchronous: str
     idle: float
+    receive_maximum: int
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
@@ -64,6 +66,7 @@ class BenchOptions:
             compare=getattr(args, "compare", False),
             synchronous=getattr(args, "synchronous", "FULL"),
             idle=getattr(args, "idle", 3.0),
+            receive_maximum=getattr(args, "receive_maximum", MqttSettings.receive_maximum),
         )
         opts.validate()
         return opts
@@ -73,6 +76,8 @@ class BenchOptions:
             raise ValueError("--readings, --series and --publishers must be at least 1")
         if self.rate is not None and self.rate <= 0:
             raise ValueError("--rate must be positive (readings/s of the latency run)")
+        if not 1 <= self.receive_maximum <= 65_535:
+            raise ValueError("--receive-maximum must be 1..65535")
         if self.latency_seconds <= 0 or self.idle <= 0 or self.rss_series < 0:
             raise ValueError("--latency-seconds and --idle must be > 0, --rss-series >= 0")
 
@@ -113,6 +118,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("FULL", "NORMAL"),
         default="FULL",
         help="SQLite synchronous mode of the store (default FULL, as shipped)",
+    )
+    p.add_argument(
+        "--receive-maximum",
+        type=int,
+        default=MqttSettings.receive_maximum,
+        help="gatewatch's MQTT 5 Receive Maximum (default: the shipped default)",
     )
     p.add_argument("--idle", type=float, default=3.0,
                    help="seconds without a new message: the rest counts as lost")  # fmt: skip
@@ -161,7 +172,11 @@ class Bench:
 
     def gatewatch(self, qos: int, spec: bs.StreamSpec, rate: float = 0.0) -> dict[str, Any]:
         workdir = self._workdir(f"gw-q{qos}-s{spec.series}")
-        options = [f"--synchronous={self.opts.synchronous}", f"--idle={self.opts.idle}"]
+        options = [
+            f"--synchronous={self.opts.synchronous}",
+            f"--idle={self.opts.idle}",
+            f"--receive-maximum={self.opts.receive_maximum}",
+        ]
         if rate:
             options.append("--latency")
         res, start, published = run_consumer(
@@ -245,6 +260,7 @@ class Bench:
             "series": self.opts.series,
             "publishers": self.opts.publishers,
             "synchronous": self.opts.synchronous,
+            "receive_maximum": self.opts.receive_maximum,
             "broker": f"mosquitto {Broker.version()}",
             "runs": runs,
             "rss_run": rss,
@@ -274,7 +290,7 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"gatewatch bench ingest: {report['readings']} readings over {report['series']} series "
         f"from {report['publishers']} publishers; {report['broker']}; "
-        f"store synchronous={report['synchronous']}",
+        f"store synchronous={report['synchronous']}, receive maximum {report['receive_maximum']}",
         f"{'qos':<4}{'consumer':<22}{'readings/s':>12}{'ratio':>8}{'lost':>8}{'peak RSS MiB':>14}",
     ]
     for row in report["runs"]:
@@ -310,7 +326,7 @@ def _row(qos: int, name: str, r: dict[str, Any]) -> str:
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}" if value < 10 else f"{value:.0f}"
+    return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
 
 
 def run_bench(args: argparse.Namespace) -> int:

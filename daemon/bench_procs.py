@@ -204,6 +204,7 @@ def run_reference(
         if sub.poll() is None:
             sub.kill()
         sub.wait()
+        forget_session(port, cid)
     received = out_path.read_bytes().count(b"\n")
     return RefResult(received, end), start, published
 
@@ -223,6 +224,16 @@ def _wait_reference(
             sub.terminate()  # the rest was lost on the way
             return time.time() - idle
     return time.time()
+
+
+def forget_session(port: int, client_id: str) -> None:
+    """End a phase's persistent session, or the broker would keep queueing the
+    next phases' messages for it and slow down (a clean-session connect drops it)."""
+    sub_bin = _binary("mosquitto_sub", "/usr/bin/mosquitto_sub")
+    subprocess.run(
+        [sub_bin, "-p", str(port), "-i", client_id, "-t", "bench/forget", "-E"],
+        check=True, timeout=START_TIMEOUT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def run_consumer(
@@ -257,6 +268,7 @@ def run_consumer(
         if consumer.poll() is None:
             consumer.kill()
             consumer.wait()
+        forget_session(port, f"bench-{workdir.name}")
     if consumer.returncode != 0 or not out.strip():
         raise BenchError(f"the consumer failed: {log.read_text()[-2000:]}")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])

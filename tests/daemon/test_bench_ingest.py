@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 TOP_KEYS = {
-    "benchmark", "readings", "series", "publishers", "synchronous", "broker", "runs",
+    "benchmark", "readings", "series", "publishers", "synchronous", "receive_maximum", "broker",
+    "runs",
     "rss_run", "goals",
 }  # fmt: skip
 RATE_KEYS = {"published", "lost", "seconds", "readings_per_s"}
