@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     bi.add_argument("--qos", type=int, choices=(0, 1), action="append")
     bi.add_argument("--json", action="store_true")
     cli_influx.register(bsub)
+    from gatewatch.daemon.bench_ingest import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bi)
     cfg = sub.add_parser("config", help="configuration tools")
     csub = cfg.add_subparsers(dest="config_cmd", required=True)
     cc = csub.add_parser("check", help="validate the whole configuration")

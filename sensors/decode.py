@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from math import isfinite
 from typing import Any
 
 import orjson
-from gatewatch.sensors.assets import AssetRegistry
+from gatewatch.sensors.assets import Asset, AssetRegistry, MetricSpec
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.topics import TopicFields, TopicPattern
 
@@ -83,13 +84,15 @@ class PayloadDecoder:
         self.default_site = default_site
         self.max_payload_bytes = max_payload_bytes
         self.strict_assets = strict_assets
-        self._topics: dict[bytes, tuple[TopicFields, bool] | Rejection] = {}
+        self._topics: dict[bytes, _Topic | Rejection] = {}
 
     def decode(self, topic: bytes, payload: bytes, received_at: float) -> Decoded:
-        fields = self._topic(topic)
-        if isinstance(fields, Rejection):
-            return Decoded([], [fields])
-        tf, has_metric = fields
+        entry = self._topics.get(topic)
+        if entry is None:
+            entry = self._topic(topic)
+        if type(entry) is Rejection:
+            return Decoded([], [entry])
+        assert type(entry) is _Topic
         if len(payload) > self.max_payload_bytes:
             return _one(
                 "oversized",
@@ -97,27 +100,27 @@ class PayloadDecoder:
                 "(ingest.max_payload_bytes)",
             )
         try:
-            raw = _parse(payload, tf, has_metric, received_at)
+            raw = _parse(payload, entry, received_at, self.strict_assets)
         except _RejectError as rej:
             return _one(rej.reason, rej.detail)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return _one("undecodable", f"{type(exc).__name__}: {exc}"[:200])
+        if type(raw) is Reading:
+            return Decoded([raw], [])
+        assert type(raw) is list
         out = Decoded([], [])
         for item in raw:
-            self._check(tf, item, received_at, out)
+            self._check(entry, item, received_at, out)
         return out
 
-    def _topic(self, topic: bytes) -> tuple[TopicFields, bool] | Rejection:
-        hit = self._topics.get(topic)
-        if hit is not None:
-            return hit
+    def _topic(self, topic: bytes) -> _Topic | Rejection:
         result = self._parse_topic(topic)
         if len(self._topics) >= 100_000:
             self._topics.clear()
         self._topics[topic] = result
         return result
 
-    def _parse_topic(self, topic: bytes) -> tuple[TopicFields, bool] | Rejection:
+    def _parse_topic(self, topic: bytes) -> _Topic | Rejection:
         try:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
@@ -131,21 +134,23 @@ class PayloadDecoder:
                         f"asset {tf.asset!r} is not in {self.assets.source}; add it there "
                         "or set ingest.strict_assets: false",
                     )
-                return tf, pattern.has_metric
+                asset = self.assets.get(tf.asset)
+                spec = asset.metric(tf.metric) if asset is not None and tf.metric else None
+                return _Topic(tf, pattern.has_metric, asset, spec)
         wanted = ", ".join(p.pattern for p in self.patterns)
         return Rejection("bad_topic", f"topic does not match the configured patterns ({wanted})")
 
-    def _check(self, tf: TopicFields, raw: Raw, now: float, out: Decoded) -> None:
+    def _check(self, topic: _Topic, raw: Raw, now: float, out: Decoded) -> None:
         metric, ts, value, unit = raw
-        if not math.isfinite(value):
+        if not isfinite(value):
             out.rejections.append(Rejection("non_finite", f"value is {value}", metric))
             return
         if ts < _MIN_TS or ts > now + _MAX_FUTURE_S:
             detail = f"timestamp {ts} is out of bounds; check the device clock"
             out.rejections.append(Rejection("bad_timestamp", detail, metric))
             return
-        asset = self.assets.get(tf.asset)
-        spec = asset.metric(metric) if asset is not None else None
+        tf, asset = topic.fields, topic.asset
+        spec = topic.spec if metric == tf.metric else asset.metric(metric) if asset else None
         if spec is None:
             if self.strict_assets and asset is not None and asset.metrics:
                 detail = f"metric {metric!r} of {tf.asset} is not in {self.assets.source}"
@@ -156,12 +161,22 @@ class PayloadDecoder:
                 detail = f"unit {unit!r}, but {self.assets.source} says {spec.unit!r}"
                 out.rejections.append(Rejection("unit_mismatch", detail, metric))
                 return
-            if not spec.in_range(value):
+            if not spec.min <= value <= spec.max:
                 detail = f"{value} outside valid range [{spec.min}, {spec.max}]"
                 out.rejections.append(Rejection("out_of_range", detail, metric))
                 return
             unit = unit if unit is not None else spec.unit
         out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit))
+
+
+@dataclass(frozen=True, slots=True)
+class _Topic:
+    """A parsed topic with its asset and the spec of its {metric}, cached per topic."""
+
+    fields: TopicFields
+    has_metric: bool
+    asset: Asset | None
+    spec: MetricSpec | None
 
 
 def _one(reason: str, detail: str) -> Decoded:
@@ -171,14 +186,16 @@ def _one(reason: str, detail: str) -> Decoded:
 Raw = tuple[str, float, float, str | None]
 
 
-def _parse(payload: bytes, tf: TopicFields, has_metric: bool, now: float) -> list[Raw]:
-    head = payload.lstrip()[:1]
+def _parse(payload: bytes, topic: _Topic, now: float, strict: bool) -> Reading | list[Raw]:
+    tf, has_metric = topic.fields, topic.has_metric
+    head = payload[:1]
+    if head == b"{":  # the common case first
+        doc = _loads(payload)
+        return _single_value(topic, doc, now, strict) or _json_object(doc, tf, has_metric, now)
+    if not head or head.isspace():  # only then strip: lstrip copies the payload
+        head = payload.lstrip()[:1]
     if head in (b"{", b"["):
-        try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            reason = "bad_utf8" if "UTF-8" in str(exc) else "bad_json"
-            raise _RejectError(reason, f"JSON: {exc}") from None
+        doc = _loads(payload)
         if isinstance(doc, list):
             return _senml(doc, tf, has_metric, now)
         return _json_object(doc, tf, has_metric, now)
@@ -189,7 +206,46 @@ def _parse(payload: bytes, tf: TopicFields, has_metric: bool, now: float) -> lis
     return [(tf.metric, now, _number(payload), None)]
 
 
+def _loads(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        reason = "bad_utf8" if "UTF-8" in str(exc) else "bad_json"
+        raise _RejectError(reason, f"JSON: {exc}") from None
+
+
+def _single_value(topic: _Topic, doc: Any, now: float, strict: bool) -> Reading | None:
+    """The hot path: ``{"value": float, "ts": epoch seconds, "unit": str}`` that
+    passes every check, decoded in one step. None means "take the general path",
+    which decides everything else and gives the same Reading for what this accepts."""
+    if type(doc) is not dict or "ts" not in doc:
+        return None
+    value, ts, unit = doc.get("value"), doc["ts"], doc.get("unit")
+    tf, spec = topic.fields, topic.spec
+    if (
+        type(value) is not float
+        or type(ts) is not float
+        or not (unit is None or type(unit) is str)
+        or tf.metric is None
+        or not isfinite(value)
+        or not _MIN_TS <= ts <= min(now + _MAX_FUTURE_S, _MS_THRESHOLD)
+    ):
+        return None
+    if spec is None:
+        if strict and topic.asset is not None and topic.asset.metrics:
+            return None
+    elif (unit is not None and spec.unit is not None and unit != spec.unit) or not (
+        spec.min <= value <= spec.max
+    ):
+        return None
+    elif unit is None:
+        unit = spec.unit
+    return Reading(tf.site, tf.asset, tf.metric, ts, value, unit)
+
+
 def _number(raw: Any) -> float:
+    if type(raw) is float:
+        return raw
     if isinstance(raw, bool):
         return 1.0 if raw else 0.0
     if isinstance(raw, int | float):
@@ -210,6 +266,8 @@ def _number(raw: Any) -> float:
 
 
 def _timestamp(raw: Any, now: float) -> float:
+    if type(raw) is float and -1e300 < raw < 1e300:  # NaN fails the comparison
+        return raw / 1000.0 if raw > _MS_THRESHOLD else raw
     if raw is None:
         return now
     if isinstance(raw, bool):
@@ -241,9 +299,12 @@ def _json_object(doc: Any, tf: TopicFields, has_metric: bool, now: float) -> lis
         if isinstance(doc, int | float) and tf.metric is not None:
             return [(tf.metric, now, _number(doc), None)]
         raise _RejectError("bad_json", f"expected a JSON object or array, got {type(doc).__name__}")
-    ts = _timestamp(doc.get("ts", doc.get("time", doc.get("timestamp"))), now)
+    ts = _timestamp(
+        doc["ts"] if "ts" in doc else doc["time"] if "time" in doc else doc.get("timestamp"), now
+    )
     unit = doc.get("unit")
-    unit = str(unit) if unit is not None else None
+    if unit is not None and type(unit) is not str:
+        unit = str(unit)
     if "value" in doc:
         if tf.metric is None:
             raise _RejectError(

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS state.dead_letters (
 CREATE INDEX IF NOT EXISTS state.dead_letters_reason ON dead_letters (reason);
 """
 DEAD_LETTER_KEEP = 100_000
+CACHE_KIB = 32_768  # page cache of the writer connection
 
 
 def connect(path: Path, state_path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -48,6 +49,10 @@ def connect(path: Path, state_path: Path, *, synchronous: str = "FULL") -> sqlit
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
+    # Every series has a hot tail page in the readings b-tree; a cache that holds
+    # them saves re-reading pages on each batch (ingest benchmark: ~20% less CPU
+    # per row with 1000 series). Pages are only allocated as they are used.
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     conn.execute("ATTACH DATABASE ? AS state", (str(state_path),))
     conn.execute("PRAGMA state.journal_mode=WAL")
     conn.execute(f"PRAGMA state.synchronous={synchronous}")
