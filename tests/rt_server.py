@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -146,8 +147,12 @@ class RequestTracker:
         return self
 
     def start(self, timeout: float = 90.0) -> RequestTracker:
-        log = (self.workdir / "rt-server.log").open("ab")
-        self.proc = subprocess.Popen(
+        with (self.workdir / "rt-server.log").open("ab") as log:
+            self.proc = self._spawn(log)
+        return self._wait_listening(timeout)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [str(RT_SERVER), "--server", "Starlet", "--port", str(self.port), "--max-workers", "2"],
             env=self.env(),
             cwd=self.workdir,
@@ -155,6 +160,9 @@ class RequestTracker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def _wait_listening(self, timeout: float) -> RequestTracker:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -192,7 +200,8 @@ def _setup_into(rt: RequestTracker) -> None:
 
 
 def _cached_setup() -> Path:
-    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    recipe = INITIAL_DATA + site_config(Path("/w"), 0, Path("/w/rt.db"))
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     cached = CACHE / digest
     if (cached / "tokens.json").exists():
         return cached
