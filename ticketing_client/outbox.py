@@ -222,11 +222,14 @@ def mark_done(
         db.execute("UPDATE ticket_incidents SET acknowledged = 1 WHERE incident_key = ?", (key,))
 
 
-def mark_retry(db: Db, action_id: int, next_attempt: float, reason: str) -> None:
+def mark_retry(
+    db: Db, action_id: int, next_attempt: float, reason: str, *, maybe_delivered: bool
+) -> None:
+    """Schedule the next attempt; keep attempt_started when the outcome is unknown."""
     db.execute(
         "UPDATE ticket_outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
-        " attempt_started = NULL WHERE id = ?",
-        (next_attempt, reason[:2000], action_id),
+        " attempt_started = CASE WHEN ? THEN attempt_started END WHERE id = ?",
+        (next_attempt, reason[:2000], int(maybe_delivered), action_id),
     )
 
 

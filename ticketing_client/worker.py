@@ -43,8 +43,14 @@ class Delivery:
     acknowledged: bool = False
 
 
-async def deliver(adapter: Adapter, action: TicketAction, ticket_id: str | None) -> Delivery:
-    """One action against the desk; raises RetryableError or RejectedError."""
+async def deliver(
+    adapter: Adapter, action: TicketAction, ticket_id: str | None, *, check_first: bool = False
+) -> Delivery:
+    """One action against the desk; raises RetryableError or RejectedError.
+
+    ``check_first``: an earlier attempt ended without an answer (kill -9, power cut,
+    a timeout after sending); the desk is asked first whether it already has it.
+    """
     if action.kind is ActionKind.CREATE:
         return Delivery(await adapter.create(action))
     if ticket_id is None:
@@ -53,6 +59,8 @@ async def deliver(adapter: Adapter, action: TicketAction, ticket_id: str | None)
             raise RejectedError(
                 f"no ticket for incident {action.incident_key} (its create was dropped?)"
             )
+    if check_first and await adapter.delivered(ticket_id, action):
+        return Delivery(ticket_id)
     if action.kind is ActionKind.ESCALATE:
         if action.check_ack and await adapter.acknowledged(ticket_id):
             return Delivery(ticket_id, acknowledged=True)
@@ -87,8 +95,10 @@ class Worker:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
         self.poll_interval = poll_interval
-        # a create whose earlier attempt may still run at the desk waits this long since
-        # that attempt started before searching again (default: the adapter's timeout)
+        # an action whose earlier attempt was cut short by a crash may still be queued or
+        # running at the desk (a request sits in the server's backlog after the client
+        # died): it waits this long after that attempt started before the desk is asked
+        # whether it has it (default: twice the adapter's request timeout)
         self.create_settle = create_settle
         self.rng = rng or random.Random()
         self.stats = WorkerStats()
@@ -169,15 +179,15 @@ class Worker:
 
     async def _deliver(self, q: QueuedAction) -> None:
         action = q.action
-        if action.kind is ActionKind.CREATE and not self._settled(q):
+        if not self._settled(q):
             return
         with self.lock:
             ticket_id = outbox.mapped_ticket(self.conn, action.incident_key)
-            if action.kind is ActionKind.CREATE:
-                with outbox.transaction(self.conn):
-                    outbox.mark_started(self.conn, q.id, self.clock())
+            with outbox.transaction(self.conn):
+                outbox.mark_started(self.conn, q.id, self.clock())
+        unknown = q.attempt_started is not None  # an earlier attempt ended without an answer
         try:
-            result = await deliver(self.adapter, action, ticket_id)
+            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
         except RetryableError as exc:
             self._retry(q, exc)
         except DeskError as exc:
@@ -193,10 +203,12 @@ class Worker:
             return True
         settle = self.create_settle
         if settle is None:
-            settle = float(getattr(getattr(self.adapter, "settings", None), "timeout", 10.0))
+            timeout = getattr(getattr(self.adapter, "settings", None), "timeout", 10.0)
+            settle = 2.0 * float(timeout)
         ready_at = q.attempt_started + settle  # an attempt was cut short by a crash
         if self.clock() >= ready_at:
             return True
+        log.info("ticket_action_settling", action_id=q.id, until=ready_at)
         with self.lock, outbox.transaction(self.conn):
             self.conn.execute(
                 "UPDATE ticket_outbox SET next_attempt = ? WHERE id = ?", (ready_at, q.id)
@@ -230,7 +242,13 @@ class Worker:
     def _retry(self, q: QueuedAction, exc: RetryableError) -> None:
         delay = self.retry.delay(q.attempts + 1, exc.retry_after, self.rng)
         with self.lock, outbox.transaction(self.conn):
-            outbox.mark_retry(self.conn, q.id, self.clock() + delay, exc.reason)
+            outbox.mark_retry(
+                self.conn,
+                q.id,
+                self.clock() + delay,
+                exc.reason,
+                maybe_delivered=exc.maybe_delivered,
+            )
         self.stats.retried += 1
         self.stats.last_error = exc.reason
         log.warning(

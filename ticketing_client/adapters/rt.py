@@ -94,8 +94,22 @@ class RequestTrackerAdapter:
         return str(created["id"])
 
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
-        body = {"Content": action.text, "ContentType": "text/plain"}
+        text = f"{action.text}\n\n{marker(action)}"
+        body = {"Content": text, "ContentType": "text/plain"}
         await self._call("POST", f"/ticket/{ticket_id}/comment", json=body)
+
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """Look for the action's marker among the ticket's messages (crash recovery only)."""
+        wanted, page = marker(action), 1
+        while True:
+            params = {"fields": "Content", "per_page": "100", "page": str(page)}
+            reply = await self._call("GET", f"/ticket/{ticket_id}/attachments", params=params)
+            items = reply.json().get("items") or []
+            if any(wanted in str(item.get("Content", "")) for item in items):
+                return True
+            if len(items) < 100:
+                return False
+            page += 1
 
     async def acknowledged(self, ticket_id: str) -> bool:
         ticket = await self._ticket(ticket_id)
@@ -159,6 +173,10 @@ class RequestTrackerAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def marker(action: TicketAction) -> str:
+    return f"[gatewatch action {action.delivery_id}]"
 
 
 def _ref(value: object) -> str:
