@@ -37,6 +37,17 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+def verify(
+    secret: str, timestamp: str, body: bytes, sig: str, now: float, *, tolerance: float = 300.0
+) -> bool:
+    """What a receiver checks: the signature, and a timestamp within ``tolerance``."""
+    try:
+        fresh = abs(now - float(timestamp)) <= tolerance
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(signature(secret, timestamp, body), sig)
+
+
 def event_document(action: TicketAction, ticket_id: str | None, sent_at: float) -> dict[str, Any]:
     doc = asdict(action)
     doc["related"] = list(action.related)
