@@ -233,6 +233,16 @@ def mark_retry(
     )
 
 
+def release_backoff(db: Db, now: float) -> int:
+    """The desk answers again: actions waiting out a backoff (not a Retry-After) go now."""
+    return db.execute(
+        "UPDATE ticket_outbox SET next_attempt = ? WHERE state = 'pending' AND attempts > 0"
+        " AND next_attempt > ? AND (last_error LIKE 'cannot reach%' OR last_error LIKE"
+        " 'timeout%' OR last_error LIKE 'HTTP 5%')",
+        (now, now),
+    ).rowcount
+
+
 def mark_parked(db: Db, action_id: int, reason: str) -> None:
     db.execute(
         "UPDATE ticket_outbox SET state = 'parked', attempts = attempts + 1, last_error = ?,"

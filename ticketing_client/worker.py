@@ -106,6 +106,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._desk_failing = False  # set by a backoff retry; the next success releases others
 
     def notify(self) -> None:
         self._wake.set()
@@ -225,6 +226,10 @@ class Worker:
                 ticket_id=result.ticket_id,
                 acked=result.acknowledged,
             )
+            if self._desk_failing:
+                self._desk_failing = False
+                released = outbox.release_backoff(self.conn, self.clock())
+                log.info("ticket_desk_recovered", released=released)
         kind = str(q.action.kind)
         self.stats.delivered += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
@@ -250,6 +255,7 @@ class Worker:
                 maybe_delivered=exc.maybe_delivered,
             )
         self.stats.retried += 1
+        self._desk_failing = self._desk_failing or exc.retry_after is None
         self.stats.last_error = exc.reason
         log.warning(
             "ticket_action_retry",

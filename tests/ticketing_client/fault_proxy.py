@@ -24,6 +24,7 @@ class Seen:
     method: str
     path: str
     answer: str
+    body: bytes = b""
 
 
 @dataclass
@@ -102,7 +103,7 @@ class FaultProxy:
             return
         method, path = head.split(b" ", 2)[:2]
         fault = self._next_fault(path.decode())
-        self.seen.append(Seen(time.monotonic(), method.decode(), path.decode(), fault))
+        self.seen.append(Seen(time.time(), method.decode(), path.decode(), fault, body))
         if fault == "hang":
             self.hung.append(writer)
             return
