@@ -25,6 +25,8 @@ from gatewatch.ticketing_client.errors import DeskError, RejectedError, Retryabl
 from gatewatch.ticketing_client.retry import RetryPolicy
 
 log = structlog.get_logger("gatewatch.ticketing")
+KEEP_DONE = 7 * 86_400.0  # delivered and dropped actions stay visible this long
+PRUNE_EVERY = 3600.0
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._desk_failing = False  # set by a backoff retry; the next success releases others
+        self._pruned_at = 0.0
 
     def notify(self) -> None:
         self._wake.set()
@@ -128,6 +131,7 @@ class Worker:
     async def run(self) -> None:
         while not self._stopping:
             self.dispatch()
+            self._prune()
             await self._sleep()
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()))
@@ -145,6 +149,14 @@ class Worker:
             self._inflight[key] = task
             task.add_done_callback(self._done_callback(key))
         return len(heads)
+
+    def _prune(self) -> None:
+        now = self.clock()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        with self.lock, outbox.transaction(self.conn):
+            outbox.prune_done(self.conn, now - KEEP_DONE)
 
     def _done_callback(self, key: str) -> Callable[[asyncio.Task[None]], None]:
         return lambda _task: self._done(key)

@@ -77,6 +77,10 @@ class FaultProxy:
         async def release() -> None:
             for w in self.hung:
                 w.close()
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
 
         self._call(release())
         self.loop.call_soon_threadsafe(self.loop.stop)
