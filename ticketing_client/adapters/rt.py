@@ -71,14 +71,32 @@ class RequestTrackerAdapter:
             raise RejectedError(f"RT returned no ticket {ticket_id}")
         return data
 
-    async def find(self, incident_key: str) -> str | None:
+    async def find(self, incident_key: str, *, active: bool = True) -> str | None:
         field_ = f"'CF.{{{self.settings.key_field}}}'"
-        query = f"{field_} = {ticketsql_quote(incident_key)} AND Status = '{ACTIVE}'"
-        params = {"query": query, "fields": "Status", "orderby": "id", "order": "ASC"}
+        query = f"{field_} = {ticketsql_quote(incident_key)}"
+        if active:
+            query += f" AND Status = '{ACTIVE}'"
+        order = "ASC" if active else "DESC"  # the open one first; else the latest
+        params = {"query": query, "fields": "Status", "orderby": "id", "order": order}
         items = (await self._call("GET", "/tickets", params=params)).json().get("items") or []
         return str(items[0]["id"]) if items else None
 
+    async def _link_related(self, ticket_id: str, action: TicketAction) -> None:
+        """Repetition: RefersTo links to the occurrences' tickets (idempotent in RT)."""
+        targets = []
+        for key in action.related:
+            other = await self.find(key, active=False)
+            if other is not None and other != ticket_id:
+                targets.append(other)
+        if targets:
+            await self._call("PUT", f"/ticket/{ticket_id}", json={"AddRefersTo": targets})
+
     async def create(self, action: TicketAction) -> str:
+        ticket = await self._create(action)
+        await self._link_related(ticket, action)
+        return ticket
+
+    async def _create(self, action: TicketAction) -> str:
         existing = await self.find(action.incident_key)
         if existing is not None:
             return existing
@@ -129,6 +147,7 @@ class RequestTrackerAdapter:
 
     async def escalate(self, ticket_id: str, action: TicketAction) -> None:
         await self._update(ticket_id, action.priority, action.queue, None)
+        await self._link_related(ticket_id, action)
         await self.comment(ticket_id, action)
 
     async def resolve(self, ticket_id: str, action: TicketAction) -> None:
