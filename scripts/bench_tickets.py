@@ -55,7 +55,9 @@ class Bench:
         return connect_state(self.workdir / f"state-{self.n}.db")
 
     def rt_adapter(self, url: str) -> RequestTrackerAdapter:
-        settings = RTSettings(url=url, token=self.rt.tokens["gatewatch"], queue=QUEUE)
+        settings = RTSettings(  # the test RT runs 2 Starlet workers
+            url=url, token=self.rt.tokens["gatewatch"], queue=QUEUE, max_connections=2
+        )
         return RequestTrackerAdapter(settings)
 
     def worker(self, conn: Any, adapter: Any, retry: RetryPolicy | None = None) -> Worker:
@@ -151,6 +153,7 @@ async def rt_throughput(b: Bench, actions: int) -> dict[str, Any]:
             )
             for i in range(done // 2)
         ],
+        parallel=2,  # as many as RT has workers, like the adapter
     )
     rate = done / elapsed
     return {
@@ -163,10 +166,14 @@ async def rt_throughput(b: Bench, actions: int) -> dict[str, Any]:
 
 
 async def raw_rate(
-    base: str, headers: dict[str, str], calls: list[tuple[str, Any]], secret: str = ""
+    base: str,
+    headers: dict[str, str],
+    calls: list[tuple[str, Any]],
+    secret: str = "",
+    parallel: int = CONCURRENCY,
 ) -> float:
-    """The desk's own limit: the same kind of requests straight from httpx, 8 at a time."""
-    sem = asyncio.Semaphore(CONCURRENCY)
+    """The desk's own limit: the same kind of requests straight from httpx, in parallel."""
+    sem = asyncio.Semaphore(parallel)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
 
         async def one(path: str, body: Any) -> None:
