@@ -337,9 +337,11 @@ def main() -> int:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory() as tmp:
-        rt = RequestTracker(Path(tmp) / "rt").prepare().start()
+        rt = RequestTracker(Path(tmp) / "rt")
+        needs_rt = bool({"latency", "rt", "drain"} & set(args.only.split(",")))
         try:
-            httpx_ready(rt)
+            if needs_rt:
+                httpx_ready(rt.prepare().start())
             result = asyncio.run(main_async(args, Bench(Path(tmp), rt)))
         finally:
             rt.stop()
