@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gatewatch.daemon import cli_anomaly, cli_influx, cli_rules
+from gatewatch.daemon import cli_anomaly, cli_influx, cli_rules, cli_tickets
 from gatewatch.sensors.yamlsource import ConfigError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     cc.add_argument("--json", action="store_true")
     cli_rules.register(sub)
     cli_anomaly.register(sub)
+    cli_tickets.register(sub)
     return p
 
 
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    for module in (cli_influx, cli_rules, cli_anomaly):
+    for module in (cli_influx, cli_rules, cli_anomaly, cli_tickets):
         if (code := module.dispatch(args)) is not None:
             return int(code)
     if args.command == "run":

@@ -1,0 +1,90 @@
+"""AlertEvent factories for the ticketing tests: DESIGN.md incidents as values."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gatewatch.rules.events import AlertEvent, Escalation, EventKind, TicketPolicy
+from gatewatch.sensors.assets import Asset, AssetLocation, Responsible
+
+T0 = 1_764_100_000.0  # 2025-11-25 19:46:40 UTC
+
+SERVER_ROOM = Asset(
+    id="srv-room-a",
+    asset_class="server_room",
+    name="Server room A",
+    location=AssetLocation(building="HQ", floor="3", room="3.14"),
+    responsible=Responsible(kind="contractor", name="CoolAir GmbH", contact="+49 30 1234 567"),
+    checklist_url="https://wiki.example.org/checklists/server-room-cooling",
+)
+LIFT = Asset(
+    id="lift-2",
+    asset_class="lift",
+    name="Lift 2",
+    location=AssetLocation(building="HQ", floor="0", room="shaft B"),
+    responsible=Responsible(kind="own", name="Building technician on duty", contact="ext. 4411"),
+    checklist_url="https://wiki.example.org/checklists/lift",
+)
+
+SERVER_POLICY = TicketPolicy(
+    update_interval=15 * 60,
+    escalations=(
+        Escalation(
+            after=7 * 60, raise_priority_to=1, queue="Supervisors", comment="Call the supervisor."
+        ),
+    ),
+    resolve_on_clear=True,
+    reopen_window=3600,
+    escalate_after_reopens=2,
+)
+LIFT_POLICY = TicketPolicy(
+    update_interval=5 * 60,
+    escalations=(Escalation(after=5 * 60, raise_priority_to=1, comment="Lift still unattended."),),
+    resolve_on_clear=False,
+)
+
+
+def server_room(
+    kind: EventKind = EventKind.FIRED, *, key: str = "server-room-hot/srv-room-a", **kw: object
+) -> AlertEvent:
+    base = AlertEvent(
+        kind=kind,
+        incident_key=key,
+        rule_id="server-room-hot",
+        priority=1,
+        title="Server room temperature above 27 C",
+        body="Cooling has stopped; temperature is climbing.",
+        ts=T0,
+        since=T0 - 120,
+        asset=SERVER_ROOM,
+        site="hq",
+        metric="temperature",
+        value=31.2,
+        threshold=27.0,
+        unit="C",
+        trend_per_min=0.4,
+        policy=SERVER_POLICY,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def lift(
+    kind: EventKind = EventKind.FIRED, *, key: str = "lift-rope/lift-2", **kw: object
+) -> AlertEvent:
+    base = AlertEvent(
+        kind=kind,
+        incident_key=key,
+        rule_id="lift-rope",
+        priority=1,
+        title="Lift rope-break sensor tripped",
+        body="The rope-break safety sensor reports a trip; the lift is stopped.",
+        ts=T0,
+        since=T0,
+        asset=LIFT,
+        site="hq",
+        metric="rope_break",
+        value=1.0,
+        threshold=0.5,
+        policy=LIFT_POLICY,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]

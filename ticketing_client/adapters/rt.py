@@ -1,0 +1,207 @@
+"""Request Tracker 5 over REST2 (https://docs.bestpractical.com/rt/5.0.3/RT/REST2.html).
+
+The incident key goes into a ticket custom field; ``create`` searches for an
+active ticket carrying it first, so a retry after a crash finds the ticket the
+lost attempt created. RT often refuses with HTTP 200 and a message list, and
+silently ignores unknown values, so every change is read back and compared.
+Updates are comments (a correspondence would mail the requestor and reopen).
+State changes go before the comment: a retry repeats only idempotent steps
+until the comment, which is the last call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from gatewatch.ticketing_client.actions import TicketAction
+from gatewatch.ticketing_client.adapters.base import send
+from gatewatch.ticketing_client.errors import RejectedError
+
+DEFAULT_PRIORITIES: Mapping[int, int] = MappingProxyType({1: 100, 2: 75, 3: 50, 4: 25})
+ACTIVE = "__Active__"
+
+
+@dataclass(frozen=True, slots=True)
+class RTSettings:
+    url: str  # the RT base URL, e.g. https://rt.example.org (REST2 lives under /REST/2.0)
+    token: str  # an RT auth token of the API user
+    queue: str = "General"
+    key_field: str = "IncidentKey"  # ticket custom field holding the incident key
+    priorities: Mapping[int, int] = field(default_factory=lambda: DEFAULT_PRIORITIES)
+    timeout: float = 10.0  # per request, once it is sent
+    max_connections: int = 4  # requests in flight; more would queue inside RT and time out
+
+    def __post_init__(self) -> None:
+        missing = [p for p in (1, 2, 3, 4) if p not in self.priorities]
+        if missing:
+            raise ValueError(f"RT priority map misses P{missing[0]}; map all of P1..P4")
+
+
+def ticketsql_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class RequestTrackerAdapter:
+    name = "rt"
+
+    def __init__(
+        self, settings: RTSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            base_url=settings.url.rstrip("/") + "/REST/2.0",
+            headers={"Authorization": f"token {settings.token}"},
+            # waiting for a free connection is not the desk being slow: no pool timeout
+            timeout=httpx.Timeout(settings.timeout, pool=None),
+            limits=httpx.Limits(max_connections=settings.max_connections),
+            transport=transport,
+        )
+        self._queue_ids: dict[str, str] = {}
+
+    async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        request: httpx.Request = self.client.build_request(method, path, **kw)
+        response: httpx.Response = await send(self.client, request)
+        return response
+
+    async def _ticket(self, ticket_id: str) -> dict[str, Any]:
+        data = (await self._call("GET", f"/ticket/{ticket_id}")).json()
+        if not isinstance(data, dict):
+            raise RejectedError(f"RT returned no ticket {ticket_id}")
+        return data
+
+    async def find(self, incident_key: str, *, active: bool = True) -> str | None:
+        field_ = f"'CF.{{{self.settings.key_field}}}'"
+        query = f"{field_} = {ticketsql_quote(incident_key)}"
+        if active:
+            query += f" AND Status = '{ACTIVE}'"
+        order = "ASC" if active else "DESC"  # the open one first; else the latest
+        params = {"query": query, "fields": "Status", "orderby": "id", "order": order}
+        items = (await self._call("GET", "/tickets", params=params)).json().get("items") or []
+        return str(items[0]["id"]) if items else None
+
+    async def _link_related(self, ticket_id: str, action: TicketAction) -> None:
+        """Repetition: RefersTo links to the occurrences' tickets (idempotent in RT)."""
+        targets = []
+        for key in action.related:
+            other = await self.find(key, active=False)
+            if other is not None and other != ticket_id:
+                targets.append(other)
+        if targets:
+            await self._call("PUT", f"/ticket/{ticket_id}", json={"AddRefersTo": targets})
+
+    async def create(self, action: TicketAction) -> str:
+        ticket = await self._create(action)
+        await self._link_related(ticket, action)
+        return ticket
+
+    async def _create(self, action: TicketAction) -> str:
+        existing = await self.find(action.incident_key)
+        if existing is not None:
+            return existing
+        body = {
+            "Queue": self.settings.queue,
+            "Subject": action.subject,
+            "Priority": self.settings.priorities[action.priority or 3],
+            "Content": action.text,
+            "ContentType": "text/plain",
+            "CustomFields": {self.settings.key_field: action.incident_key},
+        }
+        created = (await self._call("POST", "/ticket", json=body)).json()
+        return str(created["id"])
+
+    async def comment(self, ticket_id: str, action: TicketAction) -> None:
+        text = f"{action.text}\n\n{marker(action)}"
+        body = {"Content": text, "ContentType": "text/plain"}
+        await self._call("POST", f"/ticket/{ticket_id}/comment", json=body)
+
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """Look for the action's marker among the ticket's messages (crash recovery only)."""
+        wanted, page = marker(action), 1
+        while True:
+            params = {"fields": "Content", "per_page": "100", "page": str(page)}
+            reply = await self._call("GET", f"/ticket/{ticket_id}/attachments", params=params)
+            items = reply.json().get("items") or []
+            if any(wanted in str(item.get("Content", "")) for item in items):
+                return True
+            if len(items) < 100:
+                return False
+            page += 1
+
+    async def acknowledged(self, ticket_id: str) -> bool:
+        ticket = await self._ticket(ticket_id)
+        if _ref(ticket.get("Owner")) not in ("Nobody", ""):
+            return True
+        if ticket.get("Status") == "new":
+            return False
+        return await self._status_moved_by_person(ticket_id, _ref(ticket.get("Creator")))
+
+    async def _status_moved_by_person(self, ticket_id: str, api_user: str) -> bool:
+        params = {"fields": "Type,Creator", "per_page": "100"}
+        history = await self._call("GET", f"/ticket/{ticket_id}/history", params=params)
+        for tx in history.json().get("items") or []:
+            if tx.get("Type") == "Status" and _ref(tx.get("Creator")) != api_user:
+                return True
+        return False
+
+    async def escalate(self, ticket_id: str, action: TicketAction) -> None:
+        await self._update(ticket_id, action.priority, action.queue, None)
+        await self._link_related(ticket_id, action)
+        await self.comment(ticket_id, action)
+
+    async def resolve(self, ticket_id: str, action: TicketAction) -> None:
+        await self._update(ticket_id, None, None, "resolved" if action.close else None)
+        await self.comment(ticket_id, action)
+
+    async def reopen(self, ticket_id: str, action: TicketAction) -> None:
+        await self._update(ticket_id, action.priority, None, "open")
+        await self.comment(ticket_id, action)
+
+    async def _update(
+        self, ticket_id: str, priority: int | None, queue: str | None, status: str | None
+    ) -> None:
+        want: dict[str, Any] = {}
+        if priority is not None:
+            want["Priority"] = self.settings.priorities[priority]
+        if queue:
+            want["Queue"] = await self._queue_id(queue)
+        if status:
+            want["Status"] = status
+        if not want:
+            return
+        reply = (await self._call("PUT", f"/ticket/{ticket_id}", json=want)).json()
+        await self._verify(ticket_id, want, reply)
+
+    async def _verify(self, ticket_id: str, want: dict[str, Any], reply: object) -> None:
+        ticket = await self._ticket(ticket_id)
+        have = {
+            "Priority": str(ticket.get("Priority")),
+            "Queue": _ref(ticket.get("Queue")),
+            "Status": ticket.get("Status"),
+        }
+        wrong = [k for k, v in want.items() if have[k] != str(v)]
+        if wrong:
+            raise RejectedError(f"RT ticket {ticket_id} did not take {wrong}: {reply}")
+
+    async def _queue_id(self, name: str) -> str:
+        if name not in self._queue_ids:
+            queue = (await self._call("GET", f"/queue/{quote(name, safe='')}")).json()
+            self._queue_ids[name] = str(queue["id"])
+        return self._queue_ids[name]
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def marker(action: TicketAction) -> str:
+    return f"[gatewatch action {action.delivery_id}]"
+
+
+def _ref(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("id", ""))
+    return "" if value is None else str(value)
