@@ -3,15 +3,15 @@
 A PipelineHook: it starts with the pipeline, sees every batch of readings once
 the store has committed it (in order), ticks the engine on the clock (stale
 data, `for` timers, update reminders, silences ending), reloads the rules on
-SIGHUP, and saves the engine state on the way out. Events go to ``sinks``
-(the ticketing outbox) and to the log.
+SIGHUP, and saves the engine state on the way out. Events go to the
+ticketing outbox in the same transaction as the engine state, and to the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import structlog
 from gatewatch.daemon.config import Config
@@ -20,15 +20,15 @@ from gatewatch.daemon.service import Pipeline
 from gatewatch.rules.events import AlertEvent
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.yamlsource import ConfigError
+from gatewatch.ticketing_client.service import Ticketing
 
 log = structlog.get_logger("gatewatch.alerting")
-EventSink = Callable[[list[AlertEvent]], None]
 
 
 class Alerting:
-    def __init__(self, cfg: Config, sinks: Sequence[EventSink] = ()) -> None:
+    def __init__(self, cfg: Config, ticketing: Ticketing | None = None) -> None:
         self.cfg = cfg
-        self.sinks = list(sinks)
+        self.ticketing = ticketing
         self.runtime: RulesRuntime | None = None
         self.events: list[AlertEvent] = []  # the last few, for status views
         self._tick: asyncio.Task[None] | None = None
@@ -46,6 +46,10 @@ class Alerting:
             settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site
         )
         self.runtime.start()
+        if self.ticketing is not None:
+            ticketing = self.ticketing
+            # outbox rows and the engine state that caused them: one transaction
+            self.runtime.sink = lambda events, state: ticketing.submit(events, also=state)
         p.ingest.listeners.append(self._on_readings)
         self._tick = asyncio.get_running_loop().create_task(self._ticker(), name="rules-tick")
 
@@ -99,5 +103,3 @@ class Alerting:
             )
         if events:
             self.events = (self.events + events)[-200:]
-            for sink in self.sinks:
-                sink(events)

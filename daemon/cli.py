@@ -82,6 +82,7 @@ def _run(path: Path) -> int:
     from gatewatch.daemon.logs import setup_logging
     from gatewatch.daemon.service import install_signal_handlers, run_pipeline
     from gatewatch.daemon.supervise import Supervisor
+    from gatewatch.daemon.tickets_stage import TicketsStage
 
     cfg = load_config(path)
     setup_logging(cfg.log_level, cfg.log_format)
@@ -89,10 +90,11 @@ def _run(path: Path) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         supervisor = Supervisor(cfg, path)
-        alerting = Alerting(cfg)
+        tickets = TicketsStage(cfg)
+        alerting = Alerting(cfg, tickets.ticketing)
         supervisor.reloader.subscribers.append(alerting.reload)
         install_signal_handlers(stop, reload=supervisor.reload)
-        await run_pipeline(cfg, stop, hooks=[alerting, supervisor])
+        await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])
 
     asyncio.run(main())
     return EXIT_OK

@@ -21,6 +21,7 @@ from gatewatch.sensors.yamlsource import (
     Section,
     parse_yaml,
 )
+from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
 
 DEFAULT_TOPIC = "building/{site}/{asset}/{metric}"
 
@@ -83,6 +84,7 @@ class Config:
     log_format: str = "json"
     http: HttpSettings = field(default_factory=HttpSettings)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    tickets: TicketingSettings = field(default_factory=TicketingSettings)
 
     @property
     def state_db(self) -> Path:
@@ -119,6 +121,7 @@ def parse_config(
     influx = _influx(root.section("influxdb"), base_dir, env) if root.has("influxdb") else None
     http = _http(root.section("http"))
     rules = _rules(root.section("rules"), base_dir)
+    tickets = parse_ticketing(root.section("tickets"), base_dir, env)
     lg = root.section("log")
     level = lg.text("level", "info", choices=("debug", "info", "warning", "error"))
     fmt = lg.text("format", "json", choices=("json", "console"))
@@ -152,6 +155,7 @@ def parse_config(
         fmt,
         http=http,
         rules=rules,
+        tickets=tickets,
     )
 
 

@@ -38,6 +38,8 @@ from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.yamlsource import ConfigError
 
 log = structlog.get_logger("gatewatch.rules")
+StateWriter = Callable[[sqlite3.Connection], object]
+EventSink = Callable[[list[AlertEvent], StateWriter], object]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class RulesRuntime:
         self.counters = {"events": 0, "saves": 0, "silence_errors": 0}
         self._last_save = self._last_refresh = -1e18
         self._yaml_mutes: tuple[Mute, ...] = ()
+        # where events go: called with the events and a writer of the engine state, to
+        # commit both in one transaction (the ticketing outbox); None: state saved alone
+        self.sink: EventSink | None = None
 
     def start(self) -> Engine:
         rules = load_rule_files(self.settings.paths, self.assets)  # invalid: refuse to start
@@ -110,7 +115,12 @@ class RulesRuntime:
 
     def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
         self.counters["events"] += len(events)
-        if events or self.clock() - self._last_save >= self.settings.save_every:
+        if events and self.sink is not None:
+            engine, now = self._engine(), self.clock()
+            self.sink(events, lambda conn: save_engine_state(conn, engine, now))
+            self.counters["saves"] += 1
+            self._last_save = now
+        elif events or self.clock() - self._last_save >= self.settings.save_every:
             self.save()
         return events
 

@@ -37,12 +37,22 @@ class Ticketing:
         self.sla_check_interval = sla_check_interval
         self._timer: asyncio.Task[None] | None = None
 
-    def submit(self, events: Iterable[AlertEvent]) -> list[int]:
-        """Queue the actions of these events (one commit), then wake the worker."""
+    def submit(
+        self,
+        events: Iterable[AlertEvent],
+        also: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> list[int]:
+        """Queue the actions of these events (one commit), then wake the worker.
+
+        ``also`` writes the caller's own state (the rule engine's alert state) in the
+        same transaction, so a crash keeps both or neither.
+        """
         ids: list[int] = []
         with self.lock, outbox.transaction(self.conn):
             for event in events:
                 ids += outbox.enqueue(self.conn, event, self.clock())
+            if also is not None:
+                also(self.conn)
         if ids:
             self.worker.notify()
         return ids

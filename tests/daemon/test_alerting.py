@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,11 +50,41 @@ def test_rope_break_fires_p1_within_seconds(mosquitto: Mosquitto, tmp_path: Path
     publish_many(mosquitto.port, [("building/hq/lift-a1/rope_break", b"1")])
     ev = wait_event(log, lambda e: e["incident"].startswith("lift-rope-break"))
     elapsed = time.monotonic() - t0
+    ticket = wait_ticket(tmp_path, "lift-rope-break")
     gw.send_signal(signal.SIGTERM)
     assert gw.wait(30) == 0
     assert ev["kind"] == "fired" and ev["priority"] == "P1"
     assert "ROPE BREAK: Passenger lift A1" in str(ev["title"])
     assert elapsed < 5
+    assert ticket["status"] == "new" and ticket["priority"] == 1
+    shown = gatewatch("tickets", "show", str(ticket["id"]), "--state-db", str(state_db(tmp_path)))
+    assert "Lift shaft A" in shown and "LiftCo Service" in shown  # the asset card
+
+
+def state_db(tmp: Path) -> Path:
+    return tmp / "state" / "state.db"
+
+
+def gatewatch(*args: str) -> str:
+    res = subprocess.run(
+        [sys.executable, "-m", "gatewatch.daemon.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def wait_ticket(tmp: Path, key_prefix: str, timeout: float = 15) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = json.loads(gatewatch("tickets", "list", "--state-db", str(state_db(tmp)), "--json"))
+        for t in doc["local_tickets"]:
+            if str(t.get("incident_key", "")).startswith(key_prefix):
+                return t  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"no ticket for {key_prefix}: {doc}")
 
 
 def test_bad_rules_on_sighup_keep_the_last_good_rules(mosquitto: Mosquitto, tmp_path: Path) -> None:
