@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
+from gatewatch.daemon.anomaly_stage import AnomalyStage
 from gatewatch.daemon.config import Config
 from gatewatch.daemon.rules_runtime import RulesRuntime, RulesSettings
 from gatewatch.daemon.service import Pipeline
@@ -23,6 +26,7 @@ from gatewatch.sensors.yamlsource import ConfigError
 from gatewatch.ticketing_client.service import Ticketing
 
 log = structlog.get_logger("gatewatch.alerting")
+T = TypeVar("T")
 
 
 class Alerting:
@@ -30,6 +34,7 @@ class Alerting:
         self.cfg = cfg
         self.ticketing = ticketing
         self.runtime: RulesRuntime | None = None
+        self.anomaly: AnomalyStage | None = None
         self.events: list[AlertEvent] = []  # the last few, for status views
         self._tick: asyncio.Task[None] | None = None
 
@@ -46,6 +51,8 @@ class Alerting:
             settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site
         )
         self.runtime.start()
+        self.anomaly = AnomalyStage(self.cfg.anomaly)
+        self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db)
         if self.ticketing is not None:
             ticketing = self.ticketing
             # outbox rows and the engine state that caused them: one transaction
@@ -73,17 +80,26 @@ class Alerting:
             raise ConfigError(result.problems)
 
     def _on_readings(self, readings: list[Reading], _durable_at: float) -> None:
-        runtime = self.runtime
-        if runtime is not None and readings:
-            self._emit(self._guard(lambda: runtime.on_readings(readings)))
+        runtime, anomaly = self.runtime, self.anomaly
+        if runtime is None or anomaly is None or not readings:
+            return
+        signals = self._guard(lambda: anomaly.on_readings(readings))
+        self._emit(self._guard(lambda: runtime.on_readings([*readings, *signals])))
 
     async def _ticker(self) -> None:
-        assert self.runtime is not None
         while True:
             await asyncio.sleep(self.cfg.rules.tick_every)
-            self._emit(self._guard(self.runtime.on_tick))
+            self._tick_once(time.time())
 
-    def _guard(self, step: Callable[[], list[AlertEvent]]) -> list[AlertEvent]:
+    def _tick_once(self, now: float) -> None:
+        runtime, anomaly = self.runtime, self.anomaly
+        assert runtime is not None and anomaly is not None
+        signals = self._guard(lambda: anomaly.tick(now))
+        if signals:
+            self._emit(self._guard(lambda: runtime.on_readings(signals)))
+        self._emit(self._guard(runtime.on_tick))
+
+    def _guard(self, step: Callable[[], list[T]]) -> list[T]:
         try:
             return step()
         except Exception:  # a rule engine bug must not stop ingest

@@ -11,6 +11,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gatewatch.daemon.anomaly_config import AnomalySettings, parse_anomaly
 from gatewatch.sensors.assets import AssetRegistry, load_assets
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
@@ -85,6 +86,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     rules: RulesConfig = field(default_factory=RulesConfig)
     tickets: TicketingSettings = field(default_factory=TicketingSettings)
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
 
     @property
     def state_db(self) -> Path:
@@ -122,6 +124,7 @@ def parse_config(
     http = _http(root.section("http"))
     rules = _rules(root.section("rules"), base_dir)
     tickets = parse_ticketing(root.section("tickets"), base_dir, env)
+    anomaly = parse_anomaly(root.section("anomaly"))
     lg = root.section("log")
     level = lg.text("level", "info", choices=("debug", "info", "warning", "error"))
     fmt = lg.text("format", "json", choices=("json", "console"))
@@ -156,6 +159,7 @@ def parse_config(
         http=http,
         rules=rules,
         tickets=tickets,
+        anomaly=anomaly,
     )
 
 

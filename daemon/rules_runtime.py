@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.daemon.rules_reload import ReloadResult, RuleReloader
 from gatewatch.daemon.rules_state import ensure_schema, load_engine_state, save_engine_state
@@ -86,7 +87,7 @@ class RulesRuntime:
         log.info("rules_started", rules=len(rules.rules), restored_alerts=restored)
         return engine
 
-    def on_readings(self, readings: Sequence[Reading]) -> list[AlertEvent]:
+    def on_readings(self, readings: Sequence[Reading | DerivedSignal]) -> list[AlertEvent]:
         events = self._engine().process(readings, now=self.clock())
         return self._after(events)
 

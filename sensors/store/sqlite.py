@@ -155,9 +155,7 @@ class SqliteStore:
 
     def reader(self) -> sqlite3.Connection:
         """A new connection for reading (safe from any thread); close it after use."""
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-        conn.execute("ATTACH DATABASE ? AS state", (f"file:{self.state_path}?mode=ro",))
-        return conn
+        return connect_reader(self.path, self.state_path)
 
     def close(self) -> None:
         with self._lock:
@@ -167,3 +165,10 @@ class SqliteStore:
 def count_dead_letters(conn: sqlite3.Connection) -> dict[str, int]:
     rows = conn.execute("SELECT reason, COUNT(*) FROM state.dead_letters GROUP BY reason")
     return {reason: int(n) for reason, n in rows}
+
+
+def connect_reader(path: Path, state_path: Path) -> sqlite3.Connection:
+    """A read-only connection to the store with the state database attached."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.execute("ATTACH DATABASE ? AS state", (f"file:{state_path}?mode=ro",))
+    return conn

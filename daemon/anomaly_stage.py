@@ -1,0 +1,70 @@
+"""The anomaly stage: durable readings -> AnomalyPipeline -> derived signals.
+
+The pipeline is pure and keeps its history in memory; after a restart it is
+warmed up from the local store (the vibration history the degradation
+forecast needs, ``window_days`` back), so a restart does not mean two weeks
+of cold start. Signals produced while warming up describe the past and are
+dropped; the next daily forecast speaks for the present.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+import structlog
+from gatewatch.anomaly.pipeline import AnomalyPipeline
+from gatewatch.anomaly.signals import DerivedSignal
+from gatewatch.daemon.anomaly_config import AnomalySettings
+from gatewatch.sensors.reading import Reading
+from gatewatch.sensors.store.sqlite import connect_reader
+
+log = structlog.get_logger("gatewatch.anomaly")
+WARM_METRICS = ("%rms%",)  # what the degradation forecast tracks
+
+
+class AnomalyStage:
+    def __init__(self, settings: AnomalySettings) -> None:
+        self.settings = settings
+        self.pipeline = AnomalyPipeline(settings.degradation)
+        self.signals = 0
+
+    def on_readings(self, readings: Iterable[Reading]) -> list[DerivedSignal]:
+        out: list[DerivedSignal] = []
+        on_reading = self.pipeline.on_reading
+        for r in readings:
+            out += on_reading(r.site, r.asset, r.metric, r.ts, r.value)
+        self.signals += len(out)
+        return out
+
+    def tick(self, now: float) -> list[DerivedSignal]:
+        out = self.pipeline.tick(now)
+        self.signals += len(out)
+        return out
+
+    def warm_up(self, store_path: Path, state_path: Path, now: float | None = None) -> int:
+        """Replay the recent vibration history from the store; returns readings replayed."""
+        if not store_path.exists():
+            return 0
+        now = time.time() if now is None else now
+        since = round((now - self.settings.window_days * 86_400) * 1000)
+        with closing(connect_reader(store_path, state_path)) as conn:
+            rows = conn.execute(
+                "SELECT s.site, s.asset, s.metric, r.ts, r.value FROM readings r"
+                " JOIN series s ON s.id = r.series_id"
+                " WHERE s.metric LIKE ? AND r.ts >= ? ORDER BY r.ts",
+                (WARM_METRICS[0], since),
+            )
+            n = 0
+            for site, asset, metric, ts, value in rows:
+                self.pipeline.on_reading(site, asset, metric, ts / 1000.0, value)
+                n += 1
+        log.info(
+            "anomaly_warmed_up",
+            readings=n,
+            days=self.settings.window_days,
+            status=self.pipeline.status(),
+        )
+        return n
