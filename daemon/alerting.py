@@ -30,9 +30,17 @@ T = TypeVar("T")
 
 
 class Alerting:
-    def __init__(self, cfg: Config, ticketing: Ticketing | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        ticketing: Ticketing | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.cfg = cfg
         self.ticketing = ticketing
+        self.clock = clock
+        self.listeners: list[Callable[[list[AlertEvent]], None]] = []
         self.runtime: RulesRuntime | None = None
         self.anomaly: AnomalyStage | None = None
         self.events: list[AlertEvent] = []  # the last few, for status views
@@ -48,7 +56,7 @@ class Alerting:
             paths=list(rules.paths), silences_file=rules.silences_file, tick_every=rules.tick_every
         )
         self.runtime = RulesRuntime(
-            settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site
+            settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site, clock=self.clock
         )
         self.runtime.start()
         self.anomaly = AnomalyStage(self.cfg.anomaly)
@@ -89,7 +97,7 @@ class Alerting:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.rules.tick_every)
-            self._tick_once(time.time())
+            self._tick_once(self.clock())
 
     def _tick_once(self, now: float) -> None:
         runtime, anomaly = self.runtime, self.anomaly
@@ -119,3 +127,5 @@ class Alerting:
             )
         if events:
             self.events = (self.events + events)[-200:]
+            for listener in self.listeners:
+                listener(events)

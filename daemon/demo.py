@@ -1,7 +1,10 @@
-"""`gatewatch demo`: a private broker, a simulated building, the real ingest pipeline.
+"""`gatewatch demo`: a private broker, a simulated building, the whole daemon.
 
-Everything runs from embedded defaults in a temporary directory and is gone
-when the demo ends; nothing is left running.
+The real pipeline (ingest, store, the shipped rules, anomaly, the local ticket
+backend) runs on a simulated clock: one real second is one building minute,
+so the incidents of DESIGN.md (rope break, cooling failure with escalation,
+repeated door faults) play out in under a minute. Everything runs from
+embedded defaults in a temporary directory and is gone when the demo ends.
 """
 
 from __future__ import annotations
@@ -9,20 +12,25 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from gatewatch.daemon.alerting import Alerting
 from gatewatch.daemon.broker import BrokerUnavailableError, LocalMosquitto
 from gatewatch.daemon.config import Config, parse_config
 from gatewatch.daemon.logs import setup_logging
 from gatewatch.daemon.service import build_pipeline
 from gatewatch.daemon.simulator import Publisher, frames
+from gatewatch.daemon.tickets_stage import TicketsStage
+from gatewatch.rules.events import AlertEvent
 from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.reading import Reading
 
@@ -35,8 +43,25 @@ mqtt:
   client_id: gatewatch-demo
   topics: ["building/{{site}}/{{asset}}/{{metric}}", "devices/{{site}}/{{asset}}"]
 ingest: {{strict_assets: true}}
+rules: {{paths: [{rules}], tick_every_s: 0.25}}
+tickets: {{backend: local, sla_check_interval: 0.5}}
+http: {{enabled: false}}
 log: {{level: warning, format: console}}
 """
+SPEED = 60.0  # simulated seconds per real second
+
+
+class SimClock:
+    """Building time: starts now, runs SPEED times faster than the wall clock."""
+
+    def __init__(self, speed: float = SPEED) -> None:
+        self.start, self.t0, self.speed = time.time(), time.monotonic(), speed
+
+    def __call__(self) -> float:
+        return self.start + (time.monotonic() - self.t0) * self.speed
+
+    def minute(self) -> float:
+        return (self() - self.start) / 60.0
 
 
 @dataclass
@@ -54,8 +79,13 @@ class Tally:
 
 
 def demo_config(workdir: Path, port: int) -> Config:
-    assets = files("gatewatch.daemon").joinpath("defaults/demo_assets.yaml")
-    text = DEMO_CONFIG.format(state=workdir / "state", assets=assets, port=port)
+    defaults = files("gatewatch.daemon").joinpath("defaults")
+    text = DEMO_CONFIG.format(
+        state=workdir / "state",
+        assets=defaults.joinpath("demo_assets.yaml"),
+        rules=defaults.joinpath("rules"),
+        port=port,
+    )
     return parse_config(text, "<demo>", base_dir=workdir, env={})
 
 
@@ -78,37 +108,73 @@ def run_demo(seconds: float, *, as_json: bool = False) -> int:
 
 
 async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
+    clock = SimClock(min(SPEED, 20 * 3600 / max(seconds, 1.0)))  # stay < 1 day ahead
     p = build_pipeline(cfg)
+    tickets = TicketsStage(cfg, clock=clock)
+    alerting = Alerting(cfg, tickets.ticketing, clock=clock)
     tally = Tally()
     p.ingest.listeners.append(tally.add)
+    say = (lambda _s: None) if quiet else print
+
+    def show(events: list[AlertEvent]) -> None:
+        for e in events:
+            say(_event_line(clock, e))
+
+    alerting.listeners.append(show)
+    tickets.attach(p)
+    alerting.attach(p)
     p.ingest.start()
     source = asyncio.create_task(p.subscriber.run())
     publisher = await asyncio.to_thread(Publisher, "127.0.0.1", cfg.mqtt.port)
     rng = random.Random(7)
-    say = (lambda _s: None) if quiet else print
-    say(f"gatewatch demo: broker on 127.0.0.1:{cfg.mqtt.port}, store {cfg.store.path}")
+    say(
+        f"gatewatch demo: broker on 127.0.0.1:{cfg.mqtt.port}, store {cfg.store.path}, "
+        f"one real second = {clock.speed:.0f} building seconds"
+    )
     start = time.monotonic()
     tick = 0
     while time.monotonic() - start < seconds:
         tick += 1
         before = tally.readings
-        for _ in range(10):  # ten frames per second
-            publisher.publish(frames("demo", time.time(), rng))
-            await asyncio.sleep(0.1)
+        for _ in range(4):
+            publisher.publish(frames("demo", clock(), rng, clock.minute()))
+            await asyncio.sleep(0.25)
         say(_line(tick, tally, before, p.ingest.stats.dead_letters))
     acked = await asyncio.to_thread(publisher.close)
     await _settle(p.ingest, acked)
     await p.ingest.drain()
     p.subscriber.stop()
     await source
+    await asyncio.sleep(1.0)  # let the outbox worker deliver the last actions
+    await alerting.close()
+    await tickets.close()
     p.ingest.stop()
     p.store.close()
-    summary = _summary(
-        publisher.sent, tally, p.ingest.stats.dead_letters, p.ingest.stats.messages_durable
-    )
+    summary = _summary(acked, tally, p.ingest.stats.dead_letters, p.ingest.stats.messages_durable)
+    summary["alerts"] = dict(Counter(str(e.kind) for e in alerting.events))
+    summary["tickets"] = local_tickets(cfg.state_db)
     if not quiet:
         _print_table(summary, tally)
     return summary
+
+
+def _event_line(clock: SimClock, ev: AlertEvent) -> str:
+    return (
+        f"  >> building minute {clock.minute():5.1f}: {str(ev.kind).upper():9} "
+        f"P{ev.priority} {ev.title}"
+    )
+
+
+def local_tickets(state_db: Path) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(state_db)) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute(
+            "SELECT t.id, t.incident_key, t.subject, t.priority, t.status,"
+            " t.potentially_critical, t.reopen_count,"
+            " (SELECT COUNT(*) FROM local_ticket_notes n WHERE n.ticket_id = t.id) AS notes"
+            " FROM local_tickets t ORDER BY t.id"
+        ).fetchall()
+    return [dict(r) for r in rows]
 
 
 async def _settle(ingest: Ingest, expected: int, timeout: float = 10.0) -> None:
@@ -148,6 +214,13 @@ def _print_table(summary: dict[str, Any], tally: Tally) -> None:
         r = tally.last[name]
         unit = r.unit or ""
         print(f"{name:32} {tally.per_series[name]:9d} {r.value:>11.2f} {unit:>3}")
+    print(f"\n{'ticket':>6} {'prio':>4} {'status':8} {'notes':>5}  subject")
+    for t in summary["tickets"]:
+        flag = " [POTENTIALLY CRITICAL]" if t["potentially_critical"] else ""
+        print(
+            f"{t['id']:>6} {'P' + str(t['priority']):>4} {t['status']:8} {t['notes']:>5}  "
+            f"{t['subject']}{flag}"
+        )
     dead = ", ".join(f"{k}={v}" for k, v in sorted(summary["dead_letters"].items())) or "none"
     print(
         f"\npublished {summary['messages_published']} messages, "

@@ -24,13 +24,25 @@ class Message:
     payload: bytes
 
 
-def frames(site: str, t: float, rng: random.Random) -> list[Message]:
-    """One second of the building at time t (epoch seconds)."""
+# The incidents of DESIGN.md, in simulated minutes since the start.
+ROPE_BREAK_AT = 3.0  # lift-2's rope-break contact trips and stays tripped (incident 1)
+COOLING_STOPS_AT, COOLING_BACK_AT = 8.0, 30.0  # server room warms 0.6 C/min (incident 2)
+DOOR_FAULTS_AT = (12.0, 20.0, 28.0)  # lift-1 door fault, one minute each (incident 3)
+
+
+def frames(site: str, t: float, rng: random.Random, minute: float = 0.0) -> list[Message]:
+    """One step of the building at time t (epoch seconds), ``minute`` into the scenario."""
     day = 2 * math.pi * (t % 86_400) / 86_400
     out = [_lift(site, "lift-1", t, rng), _lift(site, "lift-2", t, rng)]
-    temp = 22.0 + 0.8 * math.sin(day) + rng.gauss(0, 0.05)
-    out.append(Message(f"building/{site}/server-room/temperature", f"{temp:.2f}".encode()))
-    humidity = [{"bn": "", "n": "humidity", "u": "%", "v": round(45 + rng.gauss(0, 0.5), 1)}]
+    out.append(_json(f"building/{site}/lift-2/rope_break", t, float(minute >= ROPE_BREAK_AT)))
+    fault = any(at <= minute < at + 1 for at in DOOR_FAULTS_AT)
+    out.append(_json(f"building/{site}/lift-1/door_fault_code", t, 17.0 if fault else 0.0))
+    temp = server_room_temperature(minute) + 0.8 * math.sin(day) + rng.gauss(0, 0.05)
+    out.append(_json(f"building/{site}/server-room/temperature", t, round(temp, 2), "C"))
+    cooling = not COOLING_STOPS_AT <= minute < COOLING_BACK_AT
+    out.append(_json(f"building/{site}/server-room/crac_running", t, float(cooling)))
+    rh = round(45 + rng.gauss(0, 0.5), 1)
+    humidity = [{"bt": round(t, 3), "n": "humidity", "u": "%", "v": rh}]
     out.append(Message(f"devices/{site}/server-room", json.dumps(humidity).encode()))
     for i, base in enumerate((1.1, 1.4, 2.2), start=1):
         rms = base * (1 + 0.1 * math.sin(day * 24)) + abs(rng.gauss(0, 0.05))
@@ -41,6 +53,23 @@ def frames(site: str, t: float, rng: random.Random) -> list[Message]:
     if rng.random() < 0.01:
         out.append(Message(f"building/{site}/server-room/temperature", b"-999"))  # broken probe
     return out
+
+
+def server_room_temperature(minute: float) -> float:
+    """22 C, rising 0.6 C/min while the cooling is off, falling 1 C/min after."""
+    if minute < COOLING_STOPS_AT:
+        return 22.0
+    peak = 22.0 + 0.6 * (min(minute, COOLING_BACK_AT) - COOLING_STOPS_AT)
+    if minute < COOLING_BACK_AT:
+        return peak
+    return max(22.0, peak - 1.0 * (minute - COOLING_BACK_AT))
+
+
+def _json(topic: str, t: float, value: float, unit: str | None = None) -> Message:
+    doc: dict[str, object] = {"value": value, "ts": round(t, 3)}
+    if unit is not None:
+        doc["unit"] = unit
+    return Message(topic, json.dumps(doc).encode())
 
 
 def _lift(site: str, lift: str, t: float, rng: random.Random) -> Message:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 
 import structlog
 from gatewatch.daemon.config import Config
@@ -21,13 +23,17 @@ log = structlog.get_logger("gatewatch.tickets")
 
 
 class TicketsStage:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, *, clock: Callable[[], float] = time.time) -> None:
         self.conn = connect_state(cfg.state_db, synchronous=cfg.store.synchronous)
         self.lock = threading.Lock()
         settings = cfg.tickets
         self.worker = build_worker(settings, self.conn, self.lock)
         self.ticketing = Ticketing(
-            self.conn, self.lock, self.worker, sla_check_interval=settings.sla_check_interval
+            self.conn,
+            self.lock,
+            self.worker,
+            clock=clock,
+            sla_check_interval=settings.sla_check_interval,
         )
         self.backend = settings.backend
         self._started: asyncio.Task[None] | None = None

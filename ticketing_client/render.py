@@ -27,8 +27,12 @@ def where(event: AlertEvent) -> str:
 
 
 def title(event: AlertEvent) -> str:
-    mark = "POTENTIALLY CRITICAL: " if event.potentially_critical else ""
-    return f"[P{event.priority}] {mark}{event.title} — {where(event)}"
+    marked = event.potentially_critical and "POTENTIALLY CRITICAL" not in event.title.upper()
+    mark = "POTENTIALLY CRITICAL: " if marked else ""
+    text = event.title
+    place = where(event)
+    suffix = f" — {place}" if place and place not in text else ""  # the rule may name it
+    return f"[P{event.priority}] {mark}{text}{suffix}"
 
 
 def value_text(event: AlertEvent) -> str:
