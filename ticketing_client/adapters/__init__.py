@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatewatch.ticketing_client.adapters import desks
 from gatewatch.ticketing_client.adapters.base import Adapter
 from gatewatch.ticketing_client.adapters.local import LocalAdapter
 from gatewatch.ticketing_client.adapters.rt import RequestTrackerAdapter, RTSettings
@@ -92,6 +93,7 @@ ADAPTERS: dict[str, Callable[[Mapping[str, Any], AdapterContext], Adapter]] = {
     "rt": _rt,
     "webhook": _webhook,
     "local": _local,
+    "redmine": desks.redmine,
 }
 
 

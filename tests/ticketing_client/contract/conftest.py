@@ -1,0 +1,48 @@
+"""One ``probe`` fixture parametrised over every desk; the contract tests use only it.
+
+Adding a desk: a probe module here and one entry in DESKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from desk_fixtures import redmine, redmine_server
+from probe import Probe
+from probe_local import LocalProbe
+from probe_redmine import RedmineProbe
+from probe_rt import RTProbe
+from redmine_client import RedmineReader
+
+slow = pytest.mark.slow
+
+# desk name -> (fixture that builds its probe, marks)
+DESKS: dict[str, tuple[str, tuple[pytest.MarkDecorator, ...]]] = {
+    "local": ("local_probe", ()),
+    "rt": ("rt_probe", (slow,)),
+    "redmine": ("redmine_probe", (slow,)),
+}
+__all__ = ["redmine", "redmine_server"]  # session fixtures shared with the adapter tests
+
+
+@pytest.fixture(params=[pytest.param(name, marks=marks) for name, (_, marks) in DESKS.items()])
+def probe(request: pytest.FixtureRequest) -> Probe:
+    fixture, _ = DESKS[request.param]
+    built: Probe = request.getfixturevalue(fixture)
+    return built
+
+
+@pytest.fixture
+def local_probe() -> LocalProbe:
+    return LocalProbe()
+
+
+@pytest.fixture
+def rt_probe(rt: object) -> Iterator[RTProbe]:
+    yield RTProbe(rt)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def redmine_probe(redmine: RedmineReader) -> RedmineProbe:
+    return RedmineProbe(redmine)

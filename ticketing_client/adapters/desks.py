@@ -1,0 +1,111 @@
+"""Config options -> adapters for the desks built on desk_http (Redmine, Jira, ...).
+
+Common options of every such desk::
+
+    url: https://desk.example.org
+    timeout: 10                  # seconds per request
+    verify_tls: true             # default; false only for a lab desk
+    ca_bundle: /etc/gatewatch/desk-ca.pem   # trust this CA (PEM) for the desk
+
+Secrets come from ``<name>_env`` (a variable name) or ``<name>_file`` (a path),
+never from the config itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
+
+if TYPE_CHECKING:
+    from gatewatch.ticketing_client.adapters import AdapterContext
+    from gatewatch.ticketing_client.adapters.base import Adapter
+
+
+def _error(message: str) -> Exception:
+    from gatewatch.ticketing_client.adapters import AdapterConfigError
+
+    error: Exception = AdapterConfigError(message)
+    return error
+
+
+def need(options: Mapping[str, Any], key: str, desk: str) -> str:
+    value = options.get(key)
+    if not isinstance(value, str) or not value:
+        raise _error(f"the {desk} backend needs `{key}` (a non-empty string)")
+    return value
+
+
+def secret_of(options: Mapping[str, Any], name: str, ctx: AdapterContext) -> tuple[str, str]:
+    """The secret and the setting it came from (``<name>_env`` or ``<name>_file``)."""
+    from gatewatch.ticketing_client.adapters import secret
+
+    value = secret(options, name, ctx)
+    if not value:
+        raise _error(f"{name} is empty (from {name}_env / {name}_file)")
+    return value, f"{name}_env" if f"{name}_env" in options else f"{name}_file"
+
+
+def auth_from(options: Mapping[str, Any], ctx: AdapterContext, desk: str, default: str) -> Auth:
+    """``auth: basic`` (user + password/token), ``bearer`` (OAuth token) or the desk's own."""
+    scheme = str(options.get("auth", default))
+    if scheme == "basic":
+        value, setting = secret_of(options, "password", ctx)
+        return Auth("basic", value, user=need(options, "user", desk), secret_setting=setting)
+    if scheme == "bearer":
+        value, setting = secret_of(options, "token", ctx)
+        return Auth("bearer", value, secret_setting=setting)
+    raise _error(f"{desk}: auth must be basic or bearer, not {scheme!r}")
+
+
+def connection(
+    options: Mapping[str, Any], ctx: AdapterContext, desk: str, auth: Auth
+) -> Connection:
+    verify = options.get("verify_tls", True)
+    if not isinstance(verify, bool):
+        raise _error(f"{desk}: verify_tls must be true or false")
+    bundle = options.get("ca_bundle")
+    if bundle is not None:
+        path = ctx.base_dir / str(bundle)
+        if not path.is_file():
+            raise _error(f"{desk}: ca_bundle {bundle} is not a readable file")
+        bundle = str(path)
+    try:
+        timeout = float(options.get("timeout", 10.0))
+    except (TypeError, ValueError):
+        raise _error(f"{desk}: timeout must be a number of seconds") from None
+    return Connection(need(options, "url", desk), auth, timeout, verify, bundle)
+
+
+def int_map(options: Mapping[str, Any], key: str, desk: str) -> dict[int, str]:
+    raw = options.get(key) or {}
+    if not isinstance(raw, Mapping):
+        raise _error(f"{desk}: `{key}` maps P1..P4 (1, 2, 3, 4) to the desk's names")
+    return {int(k): str(v) for k, v in raw.items()}
+
+
+def redmine(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    from gatewatch.ticketing_client.adapters.redmine import RedmineAdapter, RedmineSettings
+
+    key, setting = secret_of(options, "api_key", ctx)
+    auth = Auth("header", key, header="X-Redmine-API-Key", secret_setting=setting)
+    extra: dict[str, Any] = {}
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "redmine")
+    for name in ("resolved_status", "reopen_status", "tracker"):
+        if name in options:
+            extra[name] = str(options[name])
+    try:
+        settings = RedmineSettings(
+            conn=connection(options, ctx, "redmine", auth),
+            project=need(options, "project", "redmine"),
+            key_field_id=int(options["key_field_id"]),
+            queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
+            **extra,
+        )
+    except KeyError:
+        raise _error("the redmine backend needs `key_field_id` (the custom field's id)") from None
+    except (TypeError, ValueError) as exc:
+        raise _error(f"redmine: {exc}") from None
+    return RedmineAdapter(settings)
