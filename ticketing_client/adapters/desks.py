@@ -109,3 +109,29 @@ def redmine(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
     except (TypeError, ValueError) as exc:
         raise _error(f"redmine: {exc}") from None
     return RedmineAdapter(settings)
+
+
+def zendesk(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    """``auth: token`` (default; ``email`` + ``token_env``) or ``bearer`` (OAuth ``token_env``)."""
+    from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter, ZendeskSettings
+
+    if options.get("auth", "token") == "token":
+        token, setting = secret_of(options, "token", ctx)
+        user = need(options, "email", "zendesk") + "/token"
+        auth = Auth("basic", token, user=user, secret_setting=setting)
+    else:
+        auth = auth_from(options, ctx, "zendesk", "bearer")
+    extra: dict[str, Any] = {}
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "zendesk")
+    try:
+        settings = ZendeskSettings(
+            conn=connection(options, ctx, "zendesk", auth),
+            group=str(options.get("group", "")),
+            ticket_type=str(options.get("ticket_type", "incident")),
+            queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
+            **extra,
+        )
+    except (TypeError, ValueError) as exc:
+        raise _error(str(exc)) from None
+    return ZendeskAdapter(settings)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
 from desk_fixtures import redmine, redmine_server
+from fake_fixtures import zendesk
 
-__all__ = ["redmine", "redmine_server"]
+__all__ = ["redmine", "redmine_server", "zendesk"]

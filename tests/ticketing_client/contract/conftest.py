@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from desk_doubles import ZendeskDesk
 from desk_fixtures import redmine, redmine_server
+from fake_fixtures import zendesk
 from probe import Probe
 from probe_local import LocalProbe
 from probe_redmine import RedmineProbe
 from probe_rt import RTProbe
+from probe_zendesk import ZendeskProbe
 from redmine_client import RedmineReader
 
 slow = pytest.mark.slow
@@ -22,8 +25,9 @@ DESKS: dict[str, tuple[str, tuple[pytest.MarkDecorator, ...]]] = {
     "local": ("local_probe", ()),
     "rt": ("rt_probe", (slow,)),
     "redmine": ("redmine_probe", (slow,)),
+    "zendesk": ("zendesk_probe", ()),
 }
-__all__ = ["redmine", "redmine_server"]  # session fixtures shared with the adapter tests
+__all__ = ["redmine", "redmine_server", "zendesk"]  # session fixtures shared with the adapter tests
 
 
 @pytest.fixture(params=[pytest.param(name, marks=marks) for name, (_, marks) in DESKS.items()])
@@ -46,3 +50,8 @@ def rt_probe(rt: object) -> Iterator[RTProbe]:
 @pytest.fixture
 def redmine_probe(redmine: RedmineReader) -> RedmineProbe:
     return RedmineProbe(redmine)
+
+
+@pytest.fixture
+def zendesk_probe(zendesk: ZendeskDesk) -> ZendeskProbe:
+    return ZendeskProbe(zendesk)

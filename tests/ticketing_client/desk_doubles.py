@@ -1,0 +1,57 @@
+"""The fakes served on loopback with their users, groups and projects, for the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
+from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter, ZendeskSettings
+from http_fake import FakeServer
+from zendesk_fake import ZendeskFake
+
+ZD_AGENT, ZD_TECH = "gatewatch@example.org", "tech@example.org"
+
+
+@dataclass
+class ZendeskDesk:
+    """A ZendeskFake on loopback with the API agent, a technician and two groups."""
+
+    fake: ZendeskFake = field(default_factory=ZendeskFake)
+    tls_dir: Path | None = None
+    server: FakeServer | None = None
+
+    def __post_init__(self) -> None:
+        self.fake.add_agent(ZD_AGENT, "agent-token-1")
+        self.tech_id = self.fake.add_agent(ZD_TECH, "tech-token-1")
+        self.fake.groups.update({360001: "Building Services", 360002: "Supervisors"})
+        self.server = FakeServer(self.fake, tls_dir=self.tls_dir).start()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def settings(self, token: str = "agent-token-1", **kw: Any) -> ZendeskSettings:
+        auth = Auth("basic", token, user=f"{ZD_AGENT}/token", secret_setting="token_env")
+        base: dict[str, Any] = {
+            "conn": Connection(self.url, auth, timeout=10.0),
+            "group": "Building Services",
+            "queues": {"Supervisors": "Supervisors"},
+        }
+        return ZendeskSettings(**{**base, **kw})
+
+    def adapter(self, **kw: Any) -> ZendeskAdapter:
+        return ZendeskAdapter(self.settings(**kw))
+
+    def take_as_tech(self, ticket: str) -> None:
+        auth = (f"{ZD_TECH}/token", "tech-token-1")
+        body = {"ticket": {"assignee_id": self.tech_id}}
+        with httpx.Client(base_url=self.url, auth=auth) as client:
+            client.put(f"/api/v2/tickets/{ticket}.json", json=body).raise_for_status()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
