@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
+from gatewatch.ticketing_client.adapters.servicenow import ServiceNowAdapter, ServiceNowSettings
 from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter, ZendeskSettings
 from http_fake import FakeServer
+from servicenow_fake import ServiceNowFake
 from zendesk_fake import ZendeskFake
 
 ZD_AGENT, ZD_TECH = "gatewatch@example.org", "tech@example.org"
@@ -51,6 +53,46 @@ class ZendeskDesk:
         body = {"ticket": {"assignee_id": self.tech_id}}
         with httpx.Client(base_url=self.url, auth=auth) as client:
             client.put(f"/api/v2/tickets/{ticket}.json", json=body).raise_for_status()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@dataclass
+class ServiceNowDesk:
+    """A ServiceNowFake on loopback with the API user, a technician and two groups."""
+
+    fake: ServiceNowFake = field(default_factory=ServiceNowFake)
+    server: FakeServer | None = None
+
+    def __post_init__(self) -> None:
+        self.fake.add_user("gatewatch", "sn-password-1")
+        self.tech_id = self.fake.add_user("tech", "tech-password-1")
+        self.fake.groups.update({"a" * 32: "Building Services", "b" * 32: "Supervisors"})
+        self.server = FakeServer(self.fake).start()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def settings(self, password: str = "sn-password-1", **kw: Any) -> ServiceNowSettings:
+        auth = Auth("basic", password, user="gatewatch", secret_setting="password_env")
+        base: dict[str, Any] = {
+            "conn": Connection(self.url, auth, timeout=10.0),
+            "assignment_group": "Building Services",
+            "queues": {"Supervisors": "Supervisors"},
+        }
+        return ServiceNowSettings(**{**base, **kw})
+
+    def adapter(self, **kw: Any) -> ServiceNowAdapter:
+        return ServiceNowAdapter(self.settings(**kw))
+
+    def take_as_tech(self, sys_id: str) -> None:
+        body = {"assigned_to": self.tech_id, "state": "2"}
+        with httpx.Client(base_url=self.url, auth=("tech", "tech-password-1")) as client:
+            client.patch(f"/api/now/table/incident/{sys_id}", json=body).raise_for_status()
 
     def stop(self) -> None:
         if self.server is not None:

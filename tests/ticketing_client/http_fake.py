@@ -77,6 +77,7 @@ class FakeServer:
         self.port = free_port()
         self.throttle = Throttle()
         self.requests: list[tuple[str, str]] = []
+        self.queries: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
         self.scheme = "http"
@@ -112,6 +113,7 @@ class FakeServer:
     def _answer(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.method, request.path))
+            self.queries.append(request.query)
             if self.throttle.count > 0 and self.throttle.response is not None:
                 self.throttle.count -= 1
                 self.throttle.seen += 1

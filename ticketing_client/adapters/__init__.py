@@ -94,6 +94,7 @@ ADAPTERS: dict[str, Callable[[Mapping[str, Any], AdapterContext], Adapter]] = {
     "webhook": _webhook,
     "local": _local,
     "redmine": desks.redmine,
+    "servicenow": desks.servicenow,
     "zendesk": desks.zendesk,
 }
 

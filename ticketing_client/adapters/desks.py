@@ -135,3 +135,32 @@ def zendesk(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
     except (TypeError, ValueError) as exc:
         raise _error(str(exc)) from None
     return ZendeskAdapter(settings)
+
+
+def servicenow(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    """``auth: basic`` (default: ``user`` + ``password_env``) or ``bearer`` (``token_env``)."""
+    from gatewatch.ticketing_client.adapters.servicenow import (
+        ServiceNowAdapter,
+        ServiceNowSettings,
+    )
+
+    auth = auth_from(options, ctx, "servicenow", "basic")
+    extra: dict[str, Any] = {}
+    raw = options.get("priorities")
+    if raw is not None:
+        if not isinstance(raw, Mapping):
+            raise _error("servicenow: `priorities` maps 1..4 to [impact, urgency]")
+        extra["priorities"] = {int(k): (int(v[0]), int(v[1])) for k, v in raw.items()}
+    for name in ("assignment_group", "key_field", "correlation_display", "resolved_state",
+                 "reopen_state", "close_code"):  # fmt: skip
+        if name in options:
+            extra[name] = str(options[name])
+    try:
+        settings = ServiceNowSettings(
+            conn=connection(options, ctx, "servicenow", auth),
+            queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
+            **extra,
+        )
+    except (TypeError, ValueError, IndexError) as exc:
+        raise _error(f"servicenow: {exc}") from None
+    return ServiceNowAdapter(settings)

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from desk_doubles import ZendeskDesk
+from desk_doubles import ServiceNowDesk, ZendeskDesk
 from desk_fixtures import redmine, redmine_server
-from fake_fixtures import zendesk
+from fake_fixtures import servicenow, zendesk
 from probe import Probe
 from probe_local import LocalProbe
 from probe_redmine import RedmineProbe
 from probe_rt import RTProbe
+from probe_servicenow import ServiceNowProbe
 from probe_zendesk import ZendeskProbe
 from redmine_client import RedmineReader
 
@@ -26,8 +27,14 @@ DESKS: dict[str, tuple[str, tuple[pytest.MarkDecorator, ...]]] = {
     "rt": ("rt_probe", (slow,)),
     "redmine": ("redmine_probe", (slow,)),
     "zendesk": ("zendesk_probe", ()),
+    "servicenow": ("servicenow_probe", ()),
 }
-__all__ = ["redmine", "redmine_server", "zendesk"]  # session fixtures shared with the adapter tests
+__all__ = [
+    "redmine",
+    "redmine_server",
+    "servicenow",
+    "zendesk",
+]  # session fixtures shared with the adapter tests
 
 
 @pytest.fixture(params=[pytest.param(name, marks=marks) for name, (_, marks) in DESKS.items()])
@@ -55,3 +62,8 @@ def redmine_probe(redmine: RedmineReader) -> RedmineProbe:
 @pytest.fixture
 def zendesk_probe(zendesk: ZendeskDesk) -> ZendeskProbe:
     return ZendeskProbe(zendesk)
+
+
+@pytest.fixture
+def servicenow_probe(servicenow: ServiceNowDesk) -> ServiceNowProbe:
+    return ServiceNowProbe(servicenow)
