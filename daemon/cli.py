@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gatewatch.daemon import cli_tickets
 from gatewatch.sensors.yamlsource import ConfigError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     cc = csub.add_parser("check", help="validate the whole configuration")
     cc.add_argument("--config", required=True, type=Path)
     cc.add_argument("--json", action="store_true")
+    cli_tickets.register(sub)
     return p
 
 
@@ -50,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if (code := cli_tickets.dispatch(args)) is not None:
+        return int(code)
     if args.command == "run":
         return _run(args.config)
     if args.command == "demo":

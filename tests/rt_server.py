@@ -153,7 +153,13 @@ class RequestTracker:
 
     def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [str(RT_SERVER), "--server", "Starlet", "--port", str(self.port), "--max-workers", "2"],
+            [
+                str(RT_SERVER),
+                *("--server", "Starlet", "--port", str(self.port), "--max-workers", "2"),
+                # Starlet recycles a worker every 100 requests by default; an RT worker
+                # costs seconds of CPU to start, which turns into client timeouts
+                *("--max-reqs-per-child", "100000"),
+            ],
             env=self.env(),
             cwd=self.workdir,
             stdout=log,

@@ -6,6 +6,7 @@ priority), so an adapter translates it into its API and decides nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -35,6 +36,11 @@ class TicketAction:
     potentially_critical: bool = False
     related: tuple[str, ...] = ()
     event: dict[str, Any] = field(default_factory=dict)  # event summary (webhook payload)
+
+    @property
+    def delivery_id(self) -> str:
+        """Stable across retries and restarts: receivers and read-backs deduplicate on it."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:32]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)

@@ -14,9 +14,15 @@ class DeskError(Exception):
 
 
 class RetryableError(DeskError):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    """Try again later. ``maybe_delivered``: the request may have reached the desk (a
+    timeout after sending, a 5xx), so the next attempt first asks the desk."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, maybe_delivered: bool = True
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class RejectedError(DeskError):

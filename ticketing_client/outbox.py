@@ -222,12 +222,25 @@ def mark_done(
         db.execute("UPDATE ticket_incidents SET acknowledged = 1 WHERE incident_key = ?", (key,))
 
 
-def mark_retry(db: Db, action_id: int, next_attempt: float, reason: str) -> None:
+def mark_retry(
+    db: Db, action_id: int, next_attempt: float, reason: str, *, maybe_delivered: bool
+) -> None:
+    """Schedule the next attempt; keep attempt_started when the outcome is unknown."""
     db.execute(
         "UPDATE ticket_outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
-        " attempt_started = NULL WHERE id = ?",
-        (next_attempt, reason[:2000], action_id),
+        " attempt_started = CASE WHEN ? THEN attempt_started END WHERE id = ?",
+        (next_attempt, reason[:2000], int(maybe_delivered), action_id),
     )
+
+
+def release_backoff(db: Db, now: float) -> int:
+    """The desk answers again: actions waiting out a backoff (not a Retry-After) go now."""
+    return db.execute(
+        "UPDATE ticket_outbox SET next_attempt = ? WHERE state = 'pending' AND attempts > 0"
+        " AND next_attempt > ? AND (last_error LIKE 'cannot reach%' OR last_error LIKE"
+        " 'timeout%' OR last_error LIKE 'HTTP 5%')",
+        (now, now),
+    ).rowcount
 
 
 def mark_parked(db: Db, action_id: int, reason: str) -> None:

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     base: float = 1.0  # first retry after up to this many seconds
-    cap: float = 300.0  # never wait longer than this between attempts
+    cap: float = 60.0  # never wait longer than this between attempts
     max_retry_after: float = 3600.0  # a desk asking for more than this gets this
 
     def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:

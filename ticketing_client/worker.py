@@ -25,6 +25,8 @@ from gatewatch.ticketing_client.errors import DeskError, RejectedError, Retryabl
 from gatewatch.ticketing_client.retry import RetryPolicy
 
 log = structlog.get_logger("gatewatch.ticketing")
+KEEP_DONE = 7 * 86_400.0  # delivered and dropped actions stay visible this long
+PRUNE_EVERY = 3600.0
 
 
 @dataclass
@@ -43,8 +45,14 @@ class Delivery:
     acknowledged: bool = False
 
 
-async def deliver(adapter: Adapter, action: TicketAction, ticket_id: str | None) -> Delivery:
-    """One action against the desk; raises RetryableError or RejectedError."""
+async def deliver(
+    adapter: Adapter, action: TicketAction, ticket_id: str | None, *, check_first: bool = False
+) -> Delivery:
+    """One action against the desk; raises RetryableError or RejectedError.
+
+    ``check_first``: an earlier attempt ended without an answer (kill -9, power cut,
+    a timeout after sending); the desk is asked first whether it already has it.
+    """
     if action.kind is ActionKind.CREATE:
         return Delivery(await adapter.create(action))
     if ticket_id is None:
@@ -53,6 +61,8 @@ async def deliver(adapter: Adapter, action: TicketAction, ticket_id: str | None)
             raise RejectedError(
                 f"no ticket for incident {action.incident_key} (its create was dropped?)"
             )
+    if check_first and await adapter.delivered(ticket_id, action):
+        return Delivery(ticket_id)
     if action.kind is ActionKind.ESCALATE:
         if action.check_ack and await adapter.acknowledged(ticket_id):
             return Delivery(ticket_id, acknowledged=True)
@@ -87,8 +97,10 @@ class Worker:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
         self.poll_interval = poll_interval
-        # a create whose earlier attempt may still run at the desk waits this long since
-        # that attempt started before searching again (default: the adapter's timeout)
+        # an action whose earlier attempt was cut short by a crash may still be queued or
+        # running at the desk (a request sits in the server's backlog after the client
+        # died): it waits this long after that attempt started before the desk is asked
+        # whether it has it (default: twice the adapter's request timeout)
         self.create_settle = create_settle
         self.rng = rng or random.Random()
         self.stats = WorkerStats()
@@ -96,6 +108,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._desk_failing = False  # set by a backoff retry; the next success releases others
+        self._pruned_at = 0.0
 
     def notify(self) -> None:
         self._wake.set()
@@ -117,6 +131,7 @@ class Worker:
     async def run(self) -> None:
         while not self._stopping:
             self.dispatch()
+            self._prune()
             await self._sleep()
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()))
@@ -134,6 +149,14 @@ class Worker:
             self._inflight[key] = task
             task.add_done_callback(self._done_callback(key))
         return len(heads)
+
+    def _prune(self) -> None:
+        now = self.clock()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        with self.lock, outbox.transaction(self.conn):
+            outbox.prune_done(self.conn, now - KEEP_DONE)
 
     def _done_callback(self, key: str) -> Callable[[asyncio.Task[None]], None]:
         return lambda _task: self._done(key)
@@ -169,15 +192,15 @@ class Worker:
 
     async def _deliver(self, q: QueuedAction) -> None:
         action = q.action
-        if action.kind is ActionKind.CREATE and not self._settled(q):
+        if not self._settled(q):
             return
         with self.lock:
             ticket_id = outbox.mapped_ticket(self.conn, action.incident_key)
-            if action.kind is ActionKind.CREATE:
-                with outbox.transaction(self.conn):
-                    outbox.mark_started(self.conn, q.id, self.clock())
+            with outbox.transaction(self.conn):
+                outbox.mark_started(self.conn, q.id, self.clock())
+        unknown = q.attempt_started is not None  # an earlier attempt ended without an answer
         try:
-            result = await deliver(self.adapter, action, ticket_id)
+            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
         except RetryableError as exc:
             self._retry(q, exc)
         except DeskError as exc:
@@ -193,10 +216,12 @@ class Worker:
             return True
         settle = self.create_settle
         if settle is None:
-            settle = float(getattr(getattr(self.adapter, "settings", None), "timeout", 10.0))
+            timeout = getattr(getattr(self.adapter, "settings", None), "timeout", 10.0)
+            settle = 2.0 * float(timeout)
         ready_at = q.attempt_started + settle  # an attempt was cut short by a crash
         if self.clock() >= ready_at:
             return True
+        log.info("ticket_action_settling", action_id=q.id, until=ready_at)
         with self.lock, outbox.transaction(self.conn):
             self.conn.execute(
                 "UPDATE ticket_outbox SET next_attempt = ? WHERE id = ?", (ready_at, q.id)
@@ -213,6 +238,10 @@ class Worker:
                 ticket_id=result.ticket_id,
                 acked=result.acknowledged,
             )
+            if self._desk_failing:
+                self._desk_failing = False
+                released = outbox.release_backoff(self.conn, self.clock())
+                log.info("ticket_desk_recovered", released=released)
         kind = str(q.action.kind)
         self.stats.delivered += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
@@ -230,8 +259,15 @@ class Worker:
     def _retry(self, q: QueuedAction, exc: RetryableError) -> None:
         delay = self.retry.delay(q.attempts + 1, exc.retry_after, self.rng)
         with self.lock, outbox.transaction(self.conn):
-            outbox.mark_retry(self.conn, q.id, self.clock() + delay, exc.reason)
+            outbox.mark_retry(
+                self.conn,
+                q.id,
+                self.clock() + delay,
+                exc.reason,
+                maybe_delivered=exc.maybe_delivered,
+            )
         self.stats.retried += 1
+        self._desk_failing = self._desk_failing or exc.retry_after is None
         self.stats.last_error = exc.reason
         log.warning(
             "ticket_action_retry",

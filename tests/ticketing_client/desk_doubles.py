@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
+from gatewatch.ticketing_client.adapters.jira import JiraAdapter, JiraSettings
 from gatewatch.ticketing_client.adapters.servicenow import ServiceNowAdapter, ServiceNowSettings
 from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter, ZendeskSettings
 from http_fake import FakeServer
+from jira_fake import JiraFake
 from servicenow_fake import ServiceNowFake
 from zendesk_fake import ZendeskFake
 
@@ -93,6 +95,49 @@ class ServiceNowDesk:
         body = {"assigned_to": self.tech_id, "state": "2"}
         with httpx.Client(base_url=self.url, auth=("tech", "tech-password-1")) as client:
             client.patch(f"/api/now/table/incident/{sys_id}", json=body).raise_for_status()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@dataclass
+class JiraDesk:
+    """A JiraFake (Cloud v3 or Data Center v2) on loopback: project OPS, two components."""
+
+    api: str = "cloud"
+    fake: JiraFake = field(default_factory=JiraFake)
+    server: FakeServer | None = None
+
+    def __post_init__(self) -> None:
+        self.fake.version = "3" if self.api == "cloud" else "2"
+        self.fake.users.update({"gatewatch@example.org": "jira-token-1", "tech": "tech-pw"})
+        self.fake.add_project("OPS", ("Building Services", "Supervisors"))
+        self.server = FakeServer(self.fake).start()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def settings(self, token: str = "jira-token-1", **kw: Any) -> JiraSettings:
+        auth = Auth("basic", token, user="gatewatch@example.org", secret_setting="token_env")
+        base: dict[str, Any] = {
+            "conn": Connection(self.url, auth, timeout=10.0),
+            "project": "OPS",
+            "api": self.api,
+            "queues": {"Supervisors": "Supervisors"},
+        }
+        return JiraSettings(**{**base, **kw})
+
+    def adapter(self, **kw: Any) -> JiraAdapter:
+        return JiraAdapter(self.settings(**kw))
+
+    def take_as_tech(self, key: str) -> None:
+        version = self.fake.version
+        with httpx.Client(base_url=self.url, auth=("tech", "tech-pw")) as client:
+            body = {"fields": {"assignee": {"name": "tech"}}}
+            client.put(f"/rest/api/{version}/issue/{key}", json=body).raise_for_status()
 
     def stop(self) -> None:
         if self.server is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from desk_doubles import ServiceNowDesk, ZendeskDesk
+from desk_doubles import JiraDesk, ServiceNowDesk, ZendeskDesk
 
 
 @pytest.fixture
@@ -18,5 +18,19 @@ def zendesk() -> Iterator[ZendeskDesk]:
 @pytest.fixture
 def servicenow() -> Iterator[ServiceNowDesk]:
     desk = ServiceNowDesk()
+    yield desk
+    desk.stop()
+
+
+@pytest.fixture
+def jira_cloud() -> Iterator[JiraDesk]:
+    desk = JiraDesk("cloud")
+    yield desk
+    desk.stop()
+
+
+@pytest.fixture
+def jira_dc() -> Iterator[JiraDesk]:
+    desk = JiraDesk("datacenter")
     yield desk
     desk.stop()

@@ -24,6 +24,7 @@ class Seen:
     method: str
     path: str
     answer: str
+    body: bytes = b""
 
 
 @dataclass
@@ -76,6 +77,10 @@ class FaultProxy:
         async def release() -> None:
             for w in self.hung:
                 w.close()
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
 
         self._call(release())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -102,7 +107,7 @@ class FaultProxy:
             return
         method, path = head.split(b" ", 2)[:2]
         fault = self._next_fault(path.decode())
-        self.seen.append(Seen(time.monotonic(), method.decode(), path.decode(), fault))
+        self.seen.append(Seen(time.time(), method.decode(), path.decode(), fault, body))
         if fault == "hang":
             self.hung.append(writer)
             return

@@ -71,6 +71,10 @@ class RTReader:
         queue_id = self.ticket(ticket_id)["Queue"]["id"]
         return str(self.http.get(f"/queue/{queue_id}").json()["Name"])
 
+    def refers_to(self, ticket_id: str) -> list[str]:
+        links = self.ticket(ticket_id)["_hyperlinks"]
+        return [str(h["id"]) for h in links if h.get("ref") == "refers-to"]
+
     def take_as_tech(self, ticket_id: str) -> None:
         reply = self.tech.put(f"/ticket/{ticket_id}/take").raise_for_status().json()
         assert any("Owner changed" in m for m in reply), reply

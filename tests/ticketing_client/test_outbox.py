@@ -125,3 +125,25 @@ def test_schema_is_idempotent(tmp_path: Path) -> None:
     again = open_desk(tmp_path)
     assert outbox.counts(again.conn) == {"pending": 1}
     assert isinstance(again.conn, sqlite3.Connection)
+
+
+def test_recovery_releases_backoff_but_not_retry_after(tmp_path: Path) -> None:
+    desk = open_desk(tmp_path)
+    [a] = desk.event(server_room())
+    [b] = desk.event(lift())
+    outbox.mark_retry(
+        desk.conn, a, T0 + 60, "cannot reach 127.0.0.1: refused", maybe_delivered=False
+    )
+    outbox.mark_retry(desk.conn, b, T0 + 60, "HTTP 429 from /x: slow down", maybe_delivered=False)
+    assert outbox.release_backoff(desk.conn, T0 + 1) == 1
+    assert [h.id for h in outbox.due_heads(desk.conn, T0 + 1, set(), 10)] == [a]
+
+
+def test_worker_prunes_delivered_actions_after_a_week(tmp_path: Path) -> None:
+    desk = open_desk(tmp_path)
+    desk.event(server_room())
+    drain(desk.worker(LocalAdapter(desk.conn, lock=desk.lock, clock=desk.clock)))
+    desk.event(lift())
+    assert outbox.prune_done(desk.conn, T0 - 1) == 0
+    assert outbox.prune_done(desk.conn, T0 + 1) == 1
+    assert outbox.counts(desk.conn) == {"pending": 1}

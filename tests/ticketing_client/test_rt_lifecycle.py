@@ -151,6 +151,7 @@ def test_repetition_is_one_potentially_critical_ticket_linking_occurrences(
     for occ in occurrences:
         assert f"{occ} (ticket {desk.ticket(occ)})" in body
     assert rt.priority(ticket) == 100
+    assert sorted(rt.refers_to(ticket)) == sorted(desk.ticket(o) or "" for o in occurrences)
 
 
 def test_lost_local_map_finds_the_ticket_instead_of_creating(tmp_path: Path, rt: RTReader) -> None:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatewatch.ticketing_client.adapters import desks
 from gatewatch.ticketing_client.adapters.base import Adapter
@@ -57,7 +57,7 @@ def _need(options: Mapping[str, Any], key: str, backend: str) -> str:
     return value
 
 
-def _rt(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+def _rt_settings(options: Mapping[str, Any], ctx: AdapterContext) -> RTSettings:
     priorities = options.get("priorities")
     extra = {}
     if priorities is not None:
@@ -71,37 +71,49 @@ def _rt(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
             timeout=float(options.get("timeout", 10.0)),
             **extra,
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise AdapterConfigError(str(exc)) from None
-    return RequestTrackerAdapter(settings)
+    return settings
 
 
-def _webhook(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
-    settings = WebhookSettings(
-        url=_need(options, "url", "webhook"),
-        secret=secret(options, "secret", ctx),
-        timeout=float(options.get("timeout", 10.0)),
+def _webhook_settings(options: Mapping[str, Any], ctx: AdapterContext) -> WebhookSettings:
+    try:
+        timeout = float(options.get("timeout", 10.0))
+    except (TypeError, ValueError):
+        raise AdapterConfigError("the webhook timeout must be a number of seconds") from None
+    return WebhookSettings(
+        url=_need(options, "url", "webhook"), secret=secret(options, "secret", ctx), timeout=timeout
     )
-    return WebhookAdapter(settings)
 
 
-def _local(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
-    return LocalAdapter(ctx.conn, lock=ctx.lock)
+class Backend(NamedTuple):
+    check: Callable[[Mapping[str, Any], AdapterContext], object]  # options -> settings, or raise
+    make: Callable[[Mapping[str, Any], AdapterContext], Adapter]
 
 
-ADAPTERS: dict[str, Callable[[Mapping[str, Any], AdapterContext], Adapter]] = {
-    "rt": _rt,
-    "webhook": _webhook,
-    "local": _local,
-    "redmine": desks.redmine,
-    "servicenow": desks.servicenow,
-    "zendesk": desks.zendesk,
+ADAPTERS: dict[str, Backend] = {
+    "rt": Backend(_rt_settings, lambda o, c: RequestTrackerAdapter(_rt_settings(o, c))),
+    "webhook": Backend(_webhook_settings, lambda o, c: WebhookAdapter(_webhook_settings(o, c))),
+    "local": Backend(lambda o, c: None, lambda o, c: LocalAdapter(c.conn, lock=c.lock)),
+    "jira": Backend(desks.jira_settings, desks.jira),
+    "redmine": Backend(desks.redmine_settings, desks.redmine),
+    "servicenow": Backend(desks.servicenow_settings, desks.servicenow),
+    "zendesk": Backend(desks.zendesk_settings, desks.zendesk),
 }
 
 
-def build_adapter(name: str, options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
-    factory = ADAPTERS.get(name)
-    if factory is None:
+def _backend(name: str) -> Backend:
+    backend = ADAPTERS.get(name)
+    if backend is None:
         known = ", ".join(sorted(ADAPTERS))
         raise AdapterConfigError(f"unknown ticket backend {name!r}; choose one of {known}")
-    return factory(options, ctx)
+    return backend
+
+
+def check_options(name: str, options: Mapping[str, Any], ctx: AdapterContext) -> None:
+    """Validate a backend's options without opening anything (config check)."""
+    _backend(name).check(options, ctx)
+
+
+def build_adapter(name: str, options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    return _backend(name).make(options, ctx)

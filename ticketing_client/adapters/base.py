@@ -26,6 +26,10 @@ class Adapter(Protocol):
 
     async def comment(self, ticket_id: str, action: TicketAction) -> None: ...
 
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """Whether an attempt cut short by a crash already reached the desk."""
+        ...
+
     async def acknowledged(self, ticket_id: str) -> bool:
         """A person took the ticket (owner set / moved on from new), read from the desk."""
         ...
@@ -51,7 +55,8 @@ def check_response(response: httpx.Response) -> httpx.Response:
         return response
     if code in RETRY_STATUSES or code >= 500:
         after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-        raise RetryableError(_reason(response), after)
+        refused = code in (429, 503)  # the desk turned the request away unprocessed
+        raise RetryableError(_reason(response), after, maybe_delivered=not refused)
     raise RejectedError(_reason(response))
 
 
@@ -59,6 +64,9 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Respo
     """One HTTP exchange with transport failures mapped to RetryableError."""
     try:
         response = await client.send(request)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        reason = f"cannot reach {request.url.host}: {exc!r}"
+        raise RetryableError(reason, maybe_delivered=False) from exc
     except httpx.TimeoutException as exc:
         raise RetryableError(
             f"timeout talking to {request.url.host}: {type(exc).__name__}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import ssl
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,9 +111,16 @@ class DeskClient:
         return SettingError(self.desk, setting, problem, desk_says)
 
     async def call(
-        self, method: str, path: str, *, refusals: Refusals | None = None, **kw: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        refusals: Refusals | None = None,
+        classify: Classify | None = None,
+        **kw: Any,
     ) -> httpx.Response:
-        """One request; ``refusals`` maps a 4xx status to (setting, problem) for this call."""
+        """One request; ``refusals`` maps a 4xx status to (setting, problem) for this call,
+        ``classify`` finds (setting, problem) in a 4xx answer's body."""
         request = self.client.build_request(method, path, **kw)
         try:
             response = await self.client.send(request)
@@ -127,15 +134,20 @@ class DeskClient:
             raise RetryableError(f"{self.desk}: timeout: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise RetryableError(f"{self.desk}: {exc!r}") from exc
-        return self._check(response, refusals or {})
+        return self._check(response, refusals or {}, classify)
 
-    def _check(self, response: httpx.Response, refusals: Refusals) -> httpx.Response:
+    def _check(
+        self, response: httpx.Response, refusals: Refusals, classify: Classify | None
+    ) -> httpx.Response:
         code = response.status_code
         if code < 400:
             return response
         if code in RETRY_STATUSES or code >= 500:
             check_response(response)  # raises RetryableError with Retry-After
         said = desk_text(response)
+        found = classify(response) if classify is not None else None
+        if found is not None:
+            raise self.fail(*found, said)
         if code in refusals:
             raise self.fail(*refusals[code], said)
         if code == 401:
@@ -150,4 +162,5 @@ class DeskClient:
 
 
 Refusals = Mapping[int, tuple[str, str]]
+Classify = Callable[[httpx.Response], "tuple[str, str] | None"]
 FORBIDDEN = "the API user lacks a permission for this (see the README for the list)"

@@ -21,6 +21,10 @@ from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
 if TYPE_CHECKING:
     from gatewatch.ticketing_client.adapters import AdapterContext
     from gatewatch.ticketing_client.adapters.base import Adapter
+    from gatewatch.ticketing_client.adapters.jira import JiraSettings
+    from gatewatch.ticketing_client.adapters.redmine import RedmineSettings
+    from gatewatch.ticketing_client.adapters.servicenow import ServiceNowSettings
+    from gatewatch.ticketing_client.adapters.zendesk import ZendeskSettings
 
 
 def _error(message: str) -> Exception:
@@ -86,7 +90,13 @@ def int_map(options: Mapping[str, Any], key: str, desk: str) -> dict[int, str]:
 
 
 def redmine(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
-    from gatewatch.ticketing_client.adapters.redmine import RedmineAdapter, RedmineSettings
+    from gatewatch.ticketing_client.adapters.redmine import RedmineAdapter
+
+    return RedmineAdapter(redmine_settings(options, ctx))
+
+
+def redmine_settings(options: Mapping[str, Any], ctx: AdapterContext) -> RedmineSettings:
+    from gatewatch.ticketing_client.adapters.redmine import RedmineSettings
 
     key, setting = secret_of(options, "api_key", ctx)
     auth = Auth("header", key, header="X-Redmine-API-Key", secret_setting=setting)
@@ -108,12 +118,18 @@ def redmine(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
         raise _error("the redmine backend needs `key_field_id` (the custom field's id)") from None
     except (TypeError, ValueError) as exc:
         raise _error(f"redmine: {exc}") from None
-    return RedmineAdapter(settings)
+    return settings
 
 
 def zendesk(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter
+
+    return ZendeskAdapter(zendesk_settings(options, ctx))
+
+
+def zendesk_settings(options: Mapping[str, Any], ctx: AdapterContext) -> ZendeskSettings:
     """``auth: token`` (default; ``email`` + ``token_env``) or ``bearer`` (OAuth ``token_env``)."""
-    from gatewatch.ticketing_client.adapters.zendesk import ZendeskAdapter, ZendeskSettings
+    from gatewatch.ticketing_client.adapters.zendesk import ZendeskSettings
 
     if options.get("auth", "token") == "token":
         token, setting = secret_of(options, "token", ctx)
@@ -134,15 +150,18 @@ def zendesk(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
         )
     except (TypeError, ValueError) as exc:
         raise _error(str(exc)) from None
-    return ZendeskAdapter(settings)
+    return settings
 
 
 def servicenow(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    from gatewatch.ticketing_client.adapters.servicenow import ServiceNowAdapter
+
+    return ServiceNowAdapter(servicenow_settings(options, ctx))
+
+
+def servicenow_settings(options: Mapping[str, Any], ctx: AdapterContext) -> ServiceNowSettings:
     """``auth: basic`` (default: ``user`` + ``password_env``) or ``bearer`` (``token_env``)."""
-    from gatewatch.ticketing_client.adapters.servicenow import (
-        ServiceNowAdapter,
-        ServiceNowSettings,
-    )
+    from gatewatch.ticketing_client.adapters.servicenow import ServiceNowSettings
 
     auth = auth_from(options, ctx, "servicenow", "basic")
     extra: dict[str, Any] = {}
@@ -163,4 +182,34 @@ def servicenow(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
         )
     except (TypeError, ValueError, IndexError) as exc:
         raise _error(f"servicenow: {exc}") from None
-    return ServiceNowAdapter(settings)
+    return settings
+
+
+def jira(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
+    from gatewatch.ticketing_client.adapters.jira import JiraAdapter
+
+    return JiraAdapter(jira_settings(options, ctx))
+
+
+def jira_settings(options: Mapping[str, Any], ctx: AdapterContext) -> JiraSettings:
+    """Cloud: ``auth: basic`` with ``user`` (e-mail) + ``password_env`` (the API token), or
+    ``bearer`` (OAuth 2.0); Data Center: ``basic`` or ``bearer`` (a personal access token)."""
+    from gatewatch.ticketing_client.adapters.jira import JiraSettings
+
+    auth = auth_from(options, ctx, "jira", "basic")
+    extra: dict[str, Any] = {}
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "jira")
+    for name in ("api", "issue_type", "label_prefix", "resolve_transition", "reopen_transition"):
+        if name in options:
+            extra[name] = str(options[name])
+    try:
+        settings = JiraSettings(
+            conn=connection(options, ctx, "jira", auth),
+            project=need(options, "project", "jira"),
+            queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
+            **extra,
+        )
+    except (TypeError, ValueError) as exc:
+        raise _error(str(exc)) from None
+    return settings

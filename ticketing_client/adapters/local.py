@@ -85,6 +85,14 @@ class LocalAdapter:
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
         self._note(ticket_id, str(action.kind), action.text)
 
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM local_ticket_notes WHERE ticket_id = ? AND text = ?",
+                (int(ticket_id), action.text),
+            ).fetchone()
+        return row is not None
+
     async def acknowledged(self, ticket_id: str) -> bool:
         with self.lock:
             row = self.conn.execute(

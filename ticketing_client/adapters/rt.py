@@ -71,14 +71,32 @@ class RequestTrackerAdapter:
             raise RejectedError(f"RT returned no ticket {ticket_id}")
         return data
 
-    async def find(self, incident_key: str) -> str | None:
+    async def find(self, incident_key: str, *, active: bool = True) -> str | None:
         field_ = f"'CF.{{{self.settings.key_field}}}'"
-        query = f"{field_} = {ticketsql_quote(incident_key)} AND Status = '{ACTIVE}'"
-        params = {"query": query, "fields": "Status", "orderby": "id", "order": "ASC"}
+        query = f"{field_} = {ticketsql_quote(incident_key)}"
+        if active:
+            query += f" AND Status = '{ACTIVE}'"
+        order = "ASC" if active else "DESC"  # the open one first; else the latest
+        params = {"query": query, "fields": "Status", "orderby": "id", "order": order}
         items = (await self._call("GET", "/tickets", params=params)).json().get("items") or []
         return str(items[0]["id"]) if items else None
 
+    async def _link_related(self, ticket_id: str, action: TicketAction) -> None:
+        """Repetition: RefersTo links to the occurrences' tickets (idempotent in RT)."""
+        targets = []
+        for key in action.related:
+            other = await self.find(key, active=False)
+            if other is not None and other != ticket_id:
+                targets.append(other)
+        if targets:
+            await self._call("PUT", f"/ticket/{ticket_id}", json={"AddRefersTo": targets})
+
     async def create(self, action: TicketAction) -> str:
+        ticket = await self._create(action)
+        await self._link_related(ticket, action)
+        return ticket
+
+    async def _create(self, action: TicketAction) -> str:
         existing = await self.find(action.incident_key)
         if existing is not None:
             return existing
@@ -94,8 +112,22 @@ class RequestTrackerAdapter:
         return str(created["id"])
 
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
-        body = {"Content": action.text, "ContentType": "text/plain"}
+        text = f"{action.text}\n\n{marker(action)}"
+        body = {"Content": text, "ContentType": "text/plain"}
         await self._call("POST", f"/ticket/{ticket_id}/comment", json=body)
+
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """Look for the action's marker among the ticket's messages (crash recovery only)."""
+        wanted, page = marker(action), 1
+        while True:
+            params = {"fields": "Content", "per_page": "100", "page": str(page)}
+            reply = await self._call("GET", f"/ticket/{ticket_id}/attachments", params=params)
+            items = reply.json().get("items") or []
+            if any(wanted in str(item.get("Content", "")) for item in items):
+                return True
+            if len(items) < 100:
+                return False
+            page += 1
 
     async def acknowledged(self, ticket_id: str) -> bool:
         ticket = await self._ticket(ticket_id)
@@ -115,6 +147,7 @@ class RequestTrackerAdapter:
 
     async def escalate(self, ticket_id: str, action: TicketAction) -> None:
         await self._update(ticket_id, action.priority, action.queue, None)
+        await self._link_related(ticket_id, action)
         await self.comment(ticket_id, action)
 
     async def resolve(self, ticket_id: str, action: TicketAction) -> None:
@@ -159,6 +192,10 @@ class RequestTrackerAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def marker(action: TicketAction) -> str:
+    return f"[gatewatch action {action.delivery_id}]"
 
 
 def _ref(value: object) -> str:

@@ -225,6 +225,12 @@ class ServiceNowAdapter:
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
         await self._update(ticket_id, action, {}, None)
 
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """After an attempt without an answer: the work note (sent with any change) is there."""
+        query = f"element_id={ticket_id}^element=work_notes"
+        notes = await self._rows("/api/now/table/sys_journal_field", query, "value")
+        return any(n.get("value") == action.text for n in notes)
+
     async def acknowledged(self, ticket_id: str) -> bool:
         reply = await self.http.call("GET", f"{INCIDENT}/{ticket_id}")
         record = reply.json()["result"]

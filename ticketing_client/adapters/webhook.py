@@ -37,8 +37,15 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def delivery_id(action: TicketAction) -> str:
-    return hashlib.sha256(action.to_json().encode()).hexdigest()[:32]
+def verify(
+    secret: str, timestamp: str, body: bytes, sig: str, now: float, *, tolerance: float = 300.0
+) -> bool:
+    """What a receiver checks: the signature, and a timestamp within ``tolerance``."""
+    try:
+        fresh = abs(now - float(timestamp)) <= tolerance
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(signature(secret, timestamp, body), sig)
 
 
 def event_document(action: TicketAction, ticket_id: str | None, sent_at: float) -> dict[str, Any]:
@@ -48,7 +55,7 @@ def event_document(action: TicketAction, ticket_id: str | None, sent_at: float) 
     return {
         "schema": SCHEMA,
         "action": str(action.kind),
-        "delivery_id": delivery_id(action),
+        "delivery_id": action.delivery_id,
         "ticket_id": ticket_id,
         "sent_at": sent_at,
         "priority_label": None if priority is None else f"P{priority}",
@@ -77,7 +84,7 @@ class WebhookAdapter:
         headers = {
             "Content-Type": "application/json",
             "X-Gatewatch-Event": str(action.kind),
-            "X-Gatewatch-Delivery": delivery_id(action),
+            "X-Gatewatch-Delivery": action.delivery_id,
             "X-Gatewatch-Timestamp": stamp,
             "X-Gatewatch-Signature": signature(self.settings.secret, stamp, body),
         }
@@ -97,6 +104,9 @@ class WebhookAdapter:
 
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
         await self._post(action, ticket_id)
+
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        return False  # resent after a crash: the receiver deduplicates on the delivery id
 
     async def acknowledged(self, ticket_id: str) -> bool:
         return False  # no read-back: the receiver gets check_ack=true and decides

@@ -150,6 +150,13 @@ class ZendeskAdapter:
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
         await self._update(ticket_id, action, {})
 
+    async def delivered(self, ticket_id: str, action: TicketAction) -> bool:
+        """After an attempt without an answer: the note (sent with any change) is there."""
+        me = await self._ready()
+        path = f"/api/v2/tickets/{ticket_id}/comments.json"
+        comments = await self._pages(path, "comments", {})
+        return any(c.get("author_id") == me and c.get("body") == action.text for c in comments)
+
     async def acknowledged(self, ticket_id: str) -> bool:
         ticket = (await self._get(f"/api/v2/tickets/{ticket_id}.json"))["ticket"]
         return ticket.get("assignee_id") is not None

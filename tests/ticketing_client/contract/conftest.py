@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from desk_doubles import ServiceNowDesk, ZendeskDesk
+from desk_doubles import JiraDesk, ServiceNowDesk, ZendeskDesk
 from desk_fixtures import redmine, redmine_server
-from fake_fixtures import servicenow, zendesk
+from fake_fixtures import jira_cloud, jira_dc, servicenow, zendesk
 from probe import Probe
+from probe_jira import JiraProbe
 from probe_local import LocalProbe
 from probe_redmine import RedmineProbe
 from probe_rt import RTProbe
@@ -28,8 +29,12 @@ DESKS: dict[str, tuple[str, tuple[pytest.MarkDecorator, ...]]] = {
     "redmine": ("redmine_probe", (slow,)),
     "zendesk": ("zendesk_probe", ()),
     "servicenow": ("servicenow_probe", ()),
+    "jira-cloud": ("jira_cloud_probe", ()),
+    "jira-dc": ("jira_dc_probe", ()),
 }
 __all__ = [
+    "jira_cloud",
+    "jira_dc",
     "redmine",
     "redmine_server",
     "servicenow",
@@ -67,3 +72,13 @@ def zendesk_probe(zendesk: ZendeskDesk) -> ZendeskProbe:
 @pytest.fixture
 def servicenow_probe(servicenow: ServiceNowDesk) -> ServiceNowProbe:
     return ServiceNowProbe(servicenow)
+
+
+@pytest.fixture
+def jira_cloud_probe(jira_cloud: JiraDesk) -> JiraProbe:
+    return JiraProbe(jira_cloud)
+
+
+@pytest.fixture
+def jira_dc_probe(jira_dc: JiraDesk) -> JiraProbe:
+    return JiraProbe(jira_dc)

@@ -178,3 +178,16 @@ def test_find_sees_the_open_ticket_and_create_twice_is_one_ticket(
     assert direct(desk, probe, lambda a: a.create(action)) == first
     assert direct(desk, probe, lambda a: a.find(k)) == first
     assert probe.tickets_for(k) == [first]
+
+
+def test_delivered_tells_whether_an_unanswered_attempt_landed(tmp_path: Path, probe: Probe) -> None:
+    """After a crash or a timeout the worker asks the desk before sending again."""
+    desk, k = open_desk(tmp_path), key("server-room-hot")
+    desk.event(server_room(key=k))
+    deliver(desk, probe)
+    ticket = desk.ticket(k) or ""
+    note = TicketAction(ActionKind.UPDATE, k, text=f"Still firing: {uuid.uuid4().hex}.")
+    assert direct(desk, probe, lambda a: a.delivered(ticket, note)) is False
+    direct(desk, probe, lambda a: a.comment(ticket, note))
+    assert direct(desk, probe, lambda a: a.delivered(ticket, note)) is True
+    assert sum(note.text in t for t in probe.texts(ticket)) == 1
