@@ -13,7 +13,8 @@ never from the config itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection
@@ -32,6 +33,44 @@ def _error(message: str) -> Exception:
 
     error: Exception = AdapterConfigError(message)
     return error
+
+
+COMMON = ("url", "timeout", "verify_tls", "ca_bundle", "auth", "user", "queues", "priorities")
+SECRETS = ("token", "password", "api_key")
+KNOWN = {
+    "redmine": ("project", "key_field_id", "resolved_status", "reopen_status", "tracker"),
+    "zendesk": ("email", "group", "ticket_type"),
+    "servicenow": (
+        "assignment_group",
+        "key_field",
+        "correlation_display",
+        "resolved_state",
+        "reopen_state",
+        "close_code",
+    ),
+    "jira": (
+        "project",
+        "api",
+        "issue_type",
+        "label_prefix",
+        "resolve_transition",
+        "reopen_transition",
+    ),
+}
+
+
+def check_known(options: Mapping[str, Any], desk: str) -> None:
+    """Reject a misspelt option instead of silently using a default for it."""
+    known = [*COMMON, *KNOWN[desk], *_secret_names(SECRETS)]
+    for key in options:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise _error(f"{desk}: unknown option {key!r}{hint}")
+
+
+def _secret_names(names: Iterable[str]) -> list[str]:
+    return [f"{n}{suffix}" for n in names for suffix in ("", "_env", "_file")]
 
 
 def need(options: Mapping[str, Any], key: str, desk: str) -> str:
@@ -98,6 +137,8 @@ def redmine(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
 def redmine_settings(options: Mapping[str, Any], ctx: AdapterContext) -> RedmineSettings:
     from gatewatch.ticketing_client.adapters.redmine import RedmineSettings
 
+    check_known(options, "redmine")
+
     key, setting = secret_of(options, "api_key", ctx)
     auth = Auth("header", key, header="X-Redmine-API-Key", secret_setting=setting)
     extra: dict[str, Any] = {}
@@ -131,6 +172,8 @@ def zendesk_settings(options: Mapping[str, Any], ctx: AdapterContext) -> Zendesk
     """``auth: token`` (default; ``email`` + ``token_env``) or ``bearer`` (OAuth ``token_env``)."""
     from gatewatch.ticketing_client.adapters.zendesk import ZendeskSettings
 
+    check_known(options, "zendesk")
+
     if options.get("auth", "token") == "token":
         token, setting = secret_of(options, "token", ctx)
         user = need(options, "email", "zendesk") + "/token"
@@ -162,6 +205,8 @@ def servicenow(options: Mapping[str, Any], ctx: AdapterContext) -> Adapter:
 def servicenow_settings(options: Mapping[str, Any], ctx: AdapterContext) -> ServiceNowSettings:
     """``auth: basic`` (default: ``user`` + ``password_env``) or ``bearer`` (``token_env``)."""
     from gatewatch.ticketing_client.adapters.servicenow import ServiceNowSettings
+
+    check_known(options, "servicenow")
 
     auth = auth_from(options, ctx, "servicenow", "basic")
     extra: dict[str, Any] = {}
@@ -195,6 +240,8 @@ def jira_settings(options: Mapping[str, Any], ctx: AdapterContext) -> JiraSettin
     """Cloud: ``auth: basic`` with ``user`` (e-mail) + ``password_env`` (the API token), or
     ``bearer`` (OAuth 2.0); Data Center: ``basic`` or ``bearer`` (a personal access token)."""
     from gatewatch.ticketing_client.adapters.jira import JiraSettings
+
+    check_known(options, "jira")
 
     auth = auth_from(options, ctx, "jira", "basic")
     extra: dict[str, Any] = {}
