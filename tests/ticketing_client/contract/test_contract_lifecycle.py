@@ -191,3 +191,27 @@ def test_delivered_tells_whether_an_unanswered_attempt_landed(tmp_path: Path, pr
     direct(desk, probe, lambda a: a.comment(ticket, note))
     assert direct(desk, probe, lambda a: a.delivered(ticket, note)) is True
     assert sum(note.text in t for t in probe.texts(ticket)) == 1
+
+
+def test_an_update_whose_answer_was_lost_is_not_posted_again(tmp_path: Path, probe: Probe) -> None:
+    """The desk saved the note, then the gateway lost power before recording it."""
+    desk, k = open_desk(tmp_path), key("lift-rope")
+    desk.event(lift(key=k))
+    deliver(desk, probe)
+    ticket = desk.ticket(k) or ""
+    [action_id] = desk.event(lift(EventKind.UPDATED, key=k, ts=T0 + 300))
+    [queued] = [r for r in outbox.list_rows(desk.conn) if r.id == action_id]
+    update = TicketAction.from_json(
+        desk.conn.execute(
+            "SELECT payload FROM ticket_outbox WHERE id = ?", (action_id,)
+        ).fetchone()[0]
+    )
+    direct(desk, probe, lambda a: a.comment(ticket, update))  # reached the desk ...
+    with outbox.transaction(desk.conn):  # ... but the attempt never finished here
+        desk.conn.execute(
+            "UPDATE ticket_outbox SET attempt_started = ? WHERE id = ?", (T0 - 3600, queued.id)
+        )
+    deliver(desk, probe)
+    assert outbox.counts(desk.conn) == {"done": 2}
+    texts = probe.texts(ticket)
+    assert len(texts) == 2 and texts[1].startswith(update.text), texts
