@@ -161,47 +161,49 @@ def _local_tickets(conn: sqlite3.Connection, ticket: int | None = None) -> list[
 
 
 def _show(conn: sqlite3.Connection, ref: str, as_json: bool) -> int:
-    incidents = _incidents(conn, ref)
-    tickets = _local_tickets(conn, int(ref)) if ref.isdigit() else []
-    if not incidents and not tickets:
+    doc = _show_doc(conn, ref)
+    if doc is None:
         print(
             f"error: no incident or local ticket {ref!r}; see `gatewatch tickets list`",
             file=sys.stderr,
         )
         return EXIT_INVALID
-    if tickets and not incidents:
-        incidents = _incidents(conn, tickets[0]["incident_key"])
-    key = incidents[0]["incident_key"] if incidents else tickets[0]["incident_key"]
-    if not tickets:
-        tickets = [t for t in _local_tickets(conn) if t["incident_key"] == key][-1:]
-    notes = [
-        {"ts": ts, "kind": kind, "text": text}
-        for ts, kind, text in conn.execute(
-            "SELECT ts, kind, text FROM local_ticket_notes WHERE ticket_id = ? ORDER BY rowid",
-            (tickets[0]["id"] if tickets else -1,),
-        )
-    ]
-    actions = [
-        _row_doc(r)
-        for r in outbox.list_rows(conn, ("pending", "parked", "done", "dropped"))
-        if r.incident_key == key
-    ]
-    doc: dict[str, Any] = {
-        "incident": incidents[0] if incidents else None,
-        "local_ticket": tickets[0] if tickets else None,
-        "notes": notes,
-        "actions": actions,
-    }
     if as_json:
         print(json.dumps(doc, sort_keys=True))
         return EXIT_OK
     for k, v in (doc["incident"] or {}).items():
         print(f"{k}: {v}")
-    for n in notes:
+    for n in doc["notes"]:
         print(f"\n--- {n['kind']} at {_when(n['ts'])} UTC\n{n['text']}")
     print()
-    _emit(None, _action_rows(actions), ACTION_HEAD, False)
+    _emit(None, _action_rows(doc["actions"]), ACTION_HEAD, False)
     return EXIT_OK
+
+
+def _show_doc(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
+    """An incident (by key, or by its local ticket id) with notes and actions."""
+    tickets = _local_tickets(conn, int(ref)) if ref.isdigit() else []
+    key = tickets[0]["incident_key"] if tickets else ref
+    incidents = _incidents(conn, key)
+    if not incidents and not tickets:
+        return None
+    if not tickets:
+        tickets = [t for t in _local_tickets(conn) if t["incident_key"] == key][-1:]
+    every = ("pending", "parked", "done", "dropped")
+    return {
+        "incident": incidents[0] if incidents else None,
+        "local_ticket": tickets[0] if tickets else None,
+        "notes": _notes(conn, tickets[0]["id"] if tickets else -1),
+        "actions": [_row_doc(r) for r in outbox.list_rows(conn, every) if r.incident_key == key],
+    }
+
+
+def _notes(conn: sqlite3.Connection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT ts, kind, text FROM local_ticket_notes WHERE ticket_id = ? ORDER BY rowid",
+        (ticket_id,),
+    )
+    return [{"ts": ts, "kind": kind, "text": text} for ts, kind, text in rows]
 
 
 ACTION_HEAD = ("ID", "INCIDENT", "KIND", "STATE", "ATTEMPTS", "NEXT ATTEMPT (UTC)", "LAST ERROR")

@@ -184,6 +184,17 @@ def due_heads(db: Db, now: float, exclude: set[str], limit: int) -> list[QueuedA
     return out
 
 
+def next_head_due(db: Db, exclude: set[str]) -> float | None:
+    """When the earliest eligible head action (incident not in ``exclude``) falls due."""
+    rows = db.execute(
+        "SELECT incident_key, next_attempt FROM ticket_outbox WHERE id IN ("
+        " SELECT MIN(id) FROM ticket_outbox WHERE state IN ('pending', 'parked')"
+        " GROUP BY incident_key) AND state = 'pending'"
+    )
+    times = [float(t) for key, t in rows if key not in exclude]
+    return min(times) if times else None
+
+
 def next_due(db: Db) -> float | None:
     row = db.execute(
         "SELECT MIN(next_attempt) FROM ticket_outbox WHERE state = 'pending'"

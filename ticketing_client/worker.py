@@ -166,11 +166,13 @@ class Worker:
         self._wake.set()
 
     async def _sleep(self) -> None:
-        with self.lock:
-            due = outbox.next_due(self.conn)
+        """Until a delivery ends, notify(), the next eligible head falls due, or a poll."""
         delay = self.poll_interval
-        if due is not None:
-            delay = min(delay, max(0.0, due - self.clock()))
+        if len(self._inflight) < self.concurrency:
+            with self.lock:
+                due = outbox.next_head_due(self.conn, set(self._inflight))
+            if due is not None:
+                delay = min(delay, max(0.0, due - self.clock()))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), max(delay, 0.005))
