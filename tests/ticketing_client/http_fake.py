@@ -29,6 +29,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    scheme: str = "http"
 
     def arg(self, name: str, default: str = "") -> str:
         return self.query.get(name, [default])[0]
@@ -136,6 +137,7 @@ class FakeServer:
                     parse_qs(parts.query, keep_blank_values=True),
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(size) if size else b"",
+                    server.scheme,
                 )
                 response = server._answer(request)
                 body, ctype = response.encoded()

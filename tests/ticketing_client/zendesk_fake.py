@@ -110,7 +110,7 @@ class ZendeskFake:
         more = page * per_page < len(items)
         base = f"{req.headers.get('host', '')}{req.path}"
         args = "&".join(f"{k}={v[0]}" for k, v in req.query.items() if k != "page")
-        next_page = f"http://{base}?{args}&page={page + 1}" if more else None
+        next_page = f"{req.scheme}://{base}?{args}&page={page + 1}" if more else None
         body = {key: chunk, "next_page": next_page, "previous_page": None, "count": len(items)}
         return Response(200, body)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from gatewatch.sensors.yamlsource import Problem, Section, parse_yaml
-from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
+from gatewatch.ticketing_client.config import TicketingSettings, build_worker, parse_ticketing
 
 MINIMAL = {
     "redmine": "url: https://redmine.example.org\n    project: building-services\n"
@@ -58,3 +61,15 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
     text = config("zendesk", "    verify_tls: 'no'\n")
     _, problems = parse(text, {"GW_SECRET": "s3cret"})
     assert any("verify_tls must be true or false" in p.message for p in problems), problems
+
+
+def test_the_secret_never_shows_in_settings_reprs() -> None:
+    settings, problems = parse(config("redmine"), {"GW_SECRET": "s3cretkey42"})
+    assert problems == []
+    conn = sqlite3.connect(":memory:")
+    worker = build_worker(settings, conn, threading.Lock(), env={"GW_SECRET": "s3cretkey42"})
+    text = repr(worker.adapter.settings)  # type: ignore[attr-defined]
+    assert "s3cretkey42" not in text and "X-Redmine-API-Key" not in text, text
+    assert "Auth(scheme='header'" in text
+    asyncio.run(worker.adapter.aclose())
+    conn.close()
