@@ -129,9 +129,14 @@ class DeskClient:
                 raise self.fail(
                     "ca_bundle", "the TLS certificate is not trusted", str(exc)
                 ) from None
-            raise RetryableError(f"{self.desk}: cannot reach {request.url.host}: {exc!r}") from exc
+            where = f"cannot reach {request.url.host} ({self.desk})"
+            raise RetryableError(f"{where}: {exc!r}", maybe_delivered=False) from exc
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            where = f"cannot reach {request.url.host} ({self.desk})"
+            raise RetryableError(f"{where}: {type(exc).__name__}", maybe_delivered=False) from exc
         except httpx.TimeoutException as exc:
-            raise RetryableError(f"{self.desk}: timeout: {type(exc).__name__}") from exc
+            where = f"timeout talking to {request.url.host} ({self.desk})"
+            raise RetryableError(f"{where}: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise RetryableError(f"{self.desk}: {exc!r}") from exc
         return self._check(response, refusals or {}, classify)
