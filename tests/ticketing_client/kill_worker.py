@@ -19,7 +19,9 @@ from gatewatch.ticketing_client.worker import Worker
 
 async def main(state_db: Path, url: str, token: str) -> None:
     conn = connect_state(state_db)
-    settings = RTSettings(url=url, token=token, queue="Building Services", timeout=2.0)
+    settings = RTSettings(
+        url=url, token=token, queue="Building Services", timeout=2.0, max_connections=2
+    )
     worker = Worker(
         conn,
         RequestTrackerAdapter(settings),

@@ -23,7 +23,9 @@ class RTReader:
         )
 
     def adapter(self, url: str | None = None, timeout: float = 10.0) -> RequestTrackerAdapter:
-        settings = RTSettings(url=url or self.url, token=self.token, queue=QUEUE, timeout=timeout)
+        settings = RTSettings(
+            url=url or self.url, token=self.token, queue=QUEUE, timeout=timeout, max_connections=2
+        )
         return RequestTrackerAdapter(settings)
 
     def wait_ready(self, timeout: float = 60.0) -> None:

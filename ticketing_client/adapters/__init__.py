@@ -69,6 +69,7 @@ def _rt_settings(options: Mapping[str, Any], ctx: AdapterContext) -> RTSettings:
             queue=str(options.get("queue", "General")),
             key_field=str(options.get("key_field", "IncidentKey")),
             timeout=float(options.get("timeout", 10.0)),
+            max_connections=int(options.get("max_connections", 4)),
             **extra,
         )
     except (TypeError, ValueError, AttributeError) as exc:

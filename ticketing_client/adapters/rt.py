@@ -33,7 +33,8 @@ class RTSettings:
     queue: str = "General"
     key_field: str = "IncidentKey"  # ticket custom field holding the incident key
     priorities: Mapping[int, int] = field(default_factory=lambda: DEFAULT_PRIORITIES)
-    timeout: float = 10.0
+    timeout: float = 10.0  # per request, once it is sent
+    max_connections: int = 4  # requests in flight; more would queue inside RT and time out
 
     def __post_init__(self) -> None:
         missing = [p for p in (1, 2, 3, 4) if p not in self.priorities]
@@ -55,7 +56,9 @@ class RequestTrackerAdapter:
         self.client = httpx.AsyncClient(
             base_url=settings.url.rstrip("/") + "/REST/2.0",
             headers={"Authorization": f"token {settings.token}"},
-            timeout=settings.timeout,
+            # waiting for a free connection is not the desk being slow: no pool timeout
+            timeout=httpx.Timeout(settings.timeout, pool=None),
+            limits=httpx.Limits(max_connections=settings.max_connections),
             transport=transport,
         )
         self._queue_ids: dict[str, str] = {}
