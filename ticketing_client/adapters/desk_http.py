@@ -64,6 +64,7 @@ class Connection:
     timeout: float = 10.0
     verify: bool = True  # TLS certificate verification (on unless the config says otherwise)
     ca_bundle: str | None = None  # a PEM file of CAs to trust instead of the system ones
+    max_connections: int = 4  # requests in flight; more would queue in the desk and time out
 
 
 def tls(conn: Connection) -> ssl.SSLContext | bool:
@@ -80,7 +81,9 @@ def make_client(
     return httpx.AsyncClient(
         base_url=conn.url.rstrip("/"),
         headers={"Accept": "application/json", **conn.auth.headers(), **headers},
-        timeout=conn.timeout,
+        # waiting for a free connection is not the desk being slow: no pool timeout
+        timeout=httpx.Timeout(conn.timeout, pool=None),
+        limits=httpx.Limits(max_connections=conn.max_connections),
         verify=tls(conn),
         transport=transport,
     )

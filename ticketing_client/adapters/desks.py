@@ -35,7 +35,8 @@ def _error(message: str) -> Exception:
     return error
 
 
-COMMON = ("url", "timeout", "verify_tls", "ca_bundle", "auth", "user", "queues", "priorities")
+COMMON = ("url", "timeout", "max_connections", "verify_tls", "ca_bundle", "auth", "user", "queues",
+          "priorities")  # fmt: skip
 SECRETS = ("token", "password", "api_key")
 KNOWN = {
     "redmine": ("project", "key_field_id", "resolved_status", "reopen_status", "tracker"),
@@ -116,9 +117,12 @@ def connection(
         bundle = str(path)
     try:
         timeout = float(options.get("timeout", 10.0))
+        connections = int(options.get("max_connections", 4))
     except (TypeError, ValueError):
-        raise _error(f"{desk}: timeout must be a number of seconds") from None
-    return Connection(need(options, "url", desk), auth, timeout, verify, bundle)
+        raise _error(f"{desk}: timeout (seconds) and max_connections must be numbers") from None
+    if connections < 1:
+        raise _error(f"{desk}: max_connections must be at least 1")
+    return Connection(need(options, "url", desk), auth, timeout, verify, bundle, connections)
 
 
 def int_map(options: Mapping[str, Any], key: str, desk: str) -> dict[int, str]:
@@ -147,10 +151,11 @@ def redmine_settings(options: Mapping[str, Any], ctx: AdapterContext) -> Redmine
     for name in ("resolved_status", "reopen_status", "tracker"):
         if name in options:
             extra[name] = str(options[name])
+    conn, project = connection(options, ctx, "redmine", auth), need(options, "project", "redmine")
     try:
         settings = RedmineSettings(
-            conn=connection(options, ctx, "redmine", auth),
-            project=need(options, "project", "redmine"),
+            conn=conn,
+            project=project,
             key_field_id=int(options["key_field_id"]),
             queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
             **extra,
@@ -183,9 +188,10 @@ def zendesk_settings(options: Mapping[str, Any], ctx: AdapterContext) -> Zendesk
     extra: dict[str, Any] = {}
     if "priorities" in options:
         extra["priorities"] = int_map(options, "priorities", "zendesk")
+    conn = connection(options, ctx, "zendesk", auth)
     try:
         settings = ZendeskSettings(
-            conn=connection(options, ctx, "zendesk", auth),
+            conn=conn,
             group=str(options.get("group", "")),
             ticket_type=str(options.get("ticket_type", "incident")),
             queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
@@ -219,9 +225,10 @@ def servicenow_settings(options: Mapping[str, Any], ctx: AdapterContext) -> Serv
                  "reopen_state", "close_code"):  # fmt: skip
         if name in options:
             extra[name] = str(options[name])
+    conn = connection(options, ctx, "servicenow", auth)
     try:
         settings = ServiceNowSettings(
-            conn=connection(options, ctx, "servicenow", auth),
+            conn=conn,
             queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
             **extra,
         )
@@ -250,10 +257,11 @@ def jira_settings(options: Mapping[str, Any], ctx: AdapterContext) -> JiraSettin
     for name in ("api", "issue_type", "label_prefix", "resolve_transition", "reopen_transition"):
         if name in options:
             extra[name] = str(options[name])
+    conn, project = connection(options, ctx, "jira", auth), need(options, "project", "jira")
     try:
         settings = JiraSettings(
-            conn=connection(options, ctx, "jira", auth),
-            project=need(options, "project", "jira"),
+            conn=conn,
+            project=project,
             queues={str(k): str(v) for k, v in (options.get("queues") or {}).items()},
             **extra,
         )

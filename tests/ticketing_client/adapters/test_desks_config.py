@@ -73,3 +73,16 @@ def test_the_secret_never_shows_in_settings_reprs() -> None:
     assert "Auth(scheme='header'" in text
     asyncio.run(worker.adapter.aclose())
     conn.close()
+
+
+def test_max_connections_bounds_requests_in_flight() -> None:
+    _, problems = parse(config("redmine", "    max_connections: 0\n"), {"GW_SECRET": "k"})
+    assert [p.message for p in problems] == [
+        "tickets.redmine: redmine: max_connections must be at least 1"
+    ]
+    settings, problems = parse(config("redmine", "    max_connections: 1\n"), {"GW_SECRET": "k"})
+    conn = sqlite3.connect(":memory:")
+    worker = build_worker(settings, conn, threading.Lock(), env={"GW_SECRET": "k"})
+    assert problems == [] and worker.adapter.settings.conn.max_connections == 1  # type: ignore[attr-defined]
+    asyncio.run(worker.adapter.aclose())
+    conn.close()
