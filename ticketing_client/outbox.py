@@ -111,13 +111,14 @@ def ticket_ids(db: Db, keys: tuple[str, ...]) -> dict[str, str]:
     return dict(rows)
 
 
-def add_actions(db: Db, actions: list[TicketAction], now: float) -> list[int]:
+def add_actions(db: Db, actions: list[TicketAction], created: float) -> list[int]:
+    """Insert actions, due at once: a sensor clock running ahead never delays a ticket."""
     ids = []
     for a in actions:
         cur = db.execute(
             "INSERT INTO ticket_outbox (incident_key, kind, payload, next_attempt, created)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (a.incident_key, str(a.kind), a.to_json(), now, now),
+            " VALUES (?, ?, ?, 0, ?)",
+            (a.incident_key, str(a.kind), a.to_json(), created),
         )
         ids.append(int(cur.lastrowid or 0))
     return ids

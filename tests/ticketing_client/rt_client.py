@@ -77,6 +77,10 @@ class RTReader:
         links = self.ticket(ticket_id)["_hyperlinks"]
         return [str(h["id"]) for h in links if h.get("ref") == "refers-to"]
 
+    def open_as_tech(self, ticket_id: str) -> None:
+        reply = self.tech.put(f"/ticket/{ticket_id}", json={"Status": "open"})
+        assert any("Status changed" in m for m in reply.raise_for_status().json()), reply.text
+
     def take_as_tech(self, ticket_id: str) -> None:
         reply = self.tech.put(f"/ticket/{ticket_id}/take").raise_for_status().json()
         assert any("Owner changed" in m for m in reply), reply

@@ -100,6 +100,34 @@ def test_no_escalation_when_the_technician_takes_it(tmp_path: Path, rt: RTReader
     assert desk.tick(T0 + 3600) == []
 
 
+def test_no_escalation_when_the_technician_opens_it_without_taking(
+    tmp_path: Path, rt: RTReader
+) -> None:
+    desk, k = open_desk(tmp_path), key("lift-rope")
+    desk.event(lift(key=k, priority=2))
+    deliver(desk, rt)
+    ticket = desk.ticket(k) or ""
+    rt.open_as_tech(ticket)  # status moved from new by a person, owner still Nobody
+    desk.tick(T0 + 300)  # the lift rule's 5-minute SLA
+    deliver(desk, rt)
+    assert rt.priority(ticket) == 75
+    state = outbox.load_state(desk.conn, k)
+    assert state is not None and state.acknowledged
+
+
+def test_our_own_reopen_is_not_an_acknowledgement(tmp_path: Path, rt: RTReader) -> None:
+    desk, k = open_desk(tmp_path), key("server-room-hot")
+    desk.event(server_room(key=k, priority=2))
+    desk.event(server_room(EventKind.RESOLVED, key=k, ts=T0 + 60, priority=2))
+    desk.event(server_room(key=k, ts=T0 + 120, priority=2))  # reopen #1 sets status open
+    deliver(desk, rt)
+    ticket = desk.ticket(k) or ""
+    assert rt.ticket(ticket)["Status"] == "open"
+    desk.tick(T0 + 120 + 420)
+    deliver(desk, rt)
+    assert rt.priority(ticket) == 100 and rt.queue_name(ticket) == "Supervisors"
+
+
 def test_recovery_comment_and_resolve(tmp_path: Path, rt: RTReader) -> None:
     desk, k = open_desk(tmp_path), key("server-room-hot")
     desk.event(server_room(key=k))

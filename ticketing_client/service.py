@@ -1,0 +1,75 @@
+"""The ticketing stage as the daemon wires it: events in, SLA ticks, the worker.
+
+    tickets = Ticketing(conn, lock, worker, clock=time.time)
+    await tickets.start()                 # runs the worker and the SLA timer
+    tickets.submit(events)                # AlertEvents, one transaction for the batch
+    await tickets.stop()                  # SIGTERM
+
+A caller that also writes its own alert state uses ``enqueue`` directly inside
+its transaction and then calls ``notify()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from gatewatch.rules.events import AlertEvent
+from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client.worker import Worker
+
+
+class Ticketing:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        worker: Worker,
+        *,
+        clock: Callable[[], float] = time.time,
+        sla_check_interval: float = 5.0,
+    ) -> None:
+        self.conn, self.lock, self.worker, self.clock = conn, lock, worker, clock
+        self.sla_check_interval = sla_check_interval
+        self._timer: asyncio.Task[None] | None = None
+
+    def submit(self, events: Iterable[AlertEvent]) -> list[int]:
+        """Queue the actions of these events (one commit), then wake the worker."""
+        ids: list[int] = []
+        with self.lock, outbox.transaction(self.conn):
+            for event in events:
+                ids += outbox.enqueue(self.conn, event, self.clock())
+        if ids:
+            self.worker.notify()
+        return ids
+
+    def check_sla(self) -> list[int]:
+        """Queue the SLA escalations due now (each level once)."""
+        with self.lock, outbox.transaction(self.conn):
+            ids: list[int] = outbox.enqueue_due_escalations(self.conn, self.clock())
+        if ids:
+            self.worker.notify()
+        return ids
+
+    def notify(self) -> None:
+        self.worker.notify()
+
+    async def start(self) -> None:
+        self.worker.start()
+        self._timer = asyncio.create_task(self._sla_loop(), name="ticket-sla")
+
+    async def _sla_loop(self) -> None:
+        while True:
+            self.check_sla()
+            await asyncio.sleep(self.sla_check_interval)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.worker.stop(timeout)
