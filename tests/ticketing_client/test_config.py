@@ -40,10 +40,11 @@ def test_valid_section_builds_a_worker_for_the_backend() -> None:
 
 
 def test_problems_carry_file_line_column_and_say_how_to_fix() -> None:
-    text = GOOD.replace("backend: rt", "backend: jira").replace("concurrency: 4", "concurency: 4")
+    text = GOOD.replace("backend: rt", "backend: otrs").replace("concurrency: 4", "concurency: 4")
     _, problems = parse(text, {})
     messages = [f"{p.location.line}:{p.location.column} {p.message}" for p in problems]
-    assert any(m.startswith("2:12 ") and "must be one of local, rt, webhook" in m for m in messages)
+    known = "must be one of jira, local, redmine, rt, servicenow, webhook, zendesk"
+    assert any(m.startswith("2:12 ") and known in m for m in messages)
     assert any(m.startswith("3:3 ") and "did you mean 'concurrency'" in m for m in messages)
 
 

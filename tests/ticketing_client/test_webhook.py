@@ -132,8 +132,8 @@ def test_registry_builds_adapters_by_name_with_secrets_from_env_or_file(tmp_path
     assert build_adapter("local", {}, ctx).name == "local"
     with pytest.raises(AdapterConfigError, match="must not be written in the config"):
         build_adapter("webhook", {"url": "http://x", "secret": "inline"}, ctx)
-    with pytest.raises(AdapterConfigError, match="unknown ticket backend 'jira'"):
-        build_adapter("jira", {}, ctx)
+    with pytest.raises(AdapterConfigError, match="unknown ticket backend 'bugzilla'"):
+        build_adapter("bugzilla", {}, ctx)
     with pytest.raises(AdapterConfigError, match=r"RT_TOKEN .* is not set"):
         build_adapter("rt", {"url": "http://rt", "token_env": "RT_TOKEN"}, ctx)
     asyncio.run(made.aclose())

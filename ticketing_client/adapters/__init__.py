@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gatewatch.ticketing_client.adapters import desks
 from gatewatch.ticketing_client.adapters.base import Adapter
 from gatewatch.ticketing_client.adapters.local import LocalAdapter
 from gatewatch.ticketing_client.adapters.rt import RequestTrackerAdapter, RTSettings
@@ -95,6 +96,10 @@ ADAPTERS: dict[str, Backend] = {
     "rt": Backend(_rt_settings, lambda o, c: RequestTrackerAdapter(_rt_settings(o, c))),
     "webhook": Backend(_webhook_settings, lambda o, c: WebhookAdapter(_webhook_settings(o, c))),
     "local": Backend(lambda o, c: None, lambda o, c: LocalAdapter(c.conn, lock=c.lock)),
+    "jira": Backend(desks.jira_settings, desks.jira),
+    "redmine": Backend(desks.redmine_settings, desks.redmine),
+    "servicenow": Backend(desks.servicenow_settings, desks.servicenow),
+    "zendesk": Backend(desks.zendesk_settings, desks.zendesk),
 }
 
 
