@@ -78,9 +78,11 @@ class FaultProxy:
             for w in self.hung:
                 w.close()
             current = asyncio.current_task()
-            for task in asyncio.all_tasks():
-                if task is not current:
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            # let every handler run its finally (closing its sockets) before the loop stops
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         self._call(release())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -98,40 +100,50 @@ class FaultProxy:
         return "pass"
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hung = False
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = _content_length(head)
-            body = await reader.readexactly(length) if length else b""
+            hung = await self._serve(reader, writer)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            writer.close()
-            return
+            pass
+        finally:
+            if not hung:
+                writer.close()
+                with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                    await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; True when the connection is left hanging on purpose."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = _content_length(head)
+        body = await reader.readexactly(length) if length else b""
         method, path = head.split(b" ", 2)[:2]
         fault = self._next_fault(path.decode())
         self.seen.append(Seen(time.time(), method.decode(), path.decode(), fault, body))
         if fault == "hang":
             self.hung.append(writer)
-            return
-        if fault == "close":
-            writer.close()
-            return
+            return True
         if fault == "pass":
             await self._forward(head, body, writer)
-        else:
+        elif fault != "close":
             writer.write(_fault_response(fault))
             await writer.drain()
-        writer.close()
+        return False
 
     async def _forward(self, head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"connection:")]
-        request = b"\r\n".join(lines[:-2]) + b"\r\nConnection: close\r\n\r\n" + body
-        up_writer.write(request)
-        await up_writer.drain()
-        with contextlib.suppress(ConnectionError):
-            while chunk := await up_reader.read(65536):
-                writer.write(chunk)
-        up_writer.close()
-        await writer.drain()
+        try:
+            lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"connection:")]
+            request = b"\r\n".join(lines[:-2]) + b"\r\nConnection: close\r\n\r\n" + body
+            up_writer.write(request)
+            await up_writer.drain()
+            with contextlib.suppress(ConnectionError):
+                while chunk := await up_reader.read(65536):
+                    writer.write(chunk)
+            await writer.drain()
+        finally:
+            up_writer.close()
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                await up_writer.wait_closed()
 
 
 def _content_length(head: bytes) -> int:
