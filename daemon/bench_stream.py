@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from gatewatch.sensors.assets import Asset, AssetLocation, AssetRegistry, MetricSpec
+from gatewatch.sensors.mqtt.codec import encode_varint
 
 SITE = "bench"
 METRICS_PER_ASSET = 8
@@ -82,13 +83,7 @@ def registry(series: int) -> AssetRegistry:
 # --- MQTT 3.1.1 publisher packets (the publisher side only; bench use) ---
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | 0x80 if n else byte)
-        if not n:
-            return bytes(out)
+_varint = encode_varint
 
 
 def encode_connect(client_id: str, keepalive: int = 60) -> bytes:
