@@ -27,7 +27,7 @@ from gatewatch.daemon.alerting import Alerting
 from gatewatch.daemon.broker import BrokerUnavailableError, LocalMosquitto
 from gatewatch.daemon.config import Config, parse_config
 from gatewatch.daemon.logs import setup_logging
-from gatewatch.daemon.service import build_pipeline
+from gatewatch.daemon.service import Pipeline, build_pipeline
 from gatewatch.daemon.simulator import Publisher, frames
 from gatewatch.daemon.tickets_stage import TicketsStage
 from gatewatch.rules.events import AlertEvent
@@ -123,8 +123,12 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
     alerting.listeners.append(show)
     tickets.attach(p)
     alerting.attach(p)
+    subscribed = _when_subscribed(p)
     p.ingest.start()
     source = asyncio.create_task(p.subscriber.run())
+    # the building must not publish before our subscription exists: on a fresh broker
+    # there is no session yet to keep those messages for us
+    await asyncio.wait_for(subscribed.wait(), 30)
     publisher = await asyncio.to_thread(Publisher, "127.0.0.1", cfg.mqtt.port)
     rng = random.Random(7)
     say(
@@ -158,6 +162,20 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
     return summary
 
 
+def _when_subscribed(p: Pipeline) -> asyncio.Event:
+    """An event set once the broker acknowledged our subscription."""
+    subscribed = asyncio.Event()
+    previous = p.subscriber.on_state
+
+    def on_state(state: str, info: dict[str, Any]) -> None:
+        previous(state, info)
+        if state == "up":
+            subscribed.set()
+
+    p.subscriber.on_state = on_state
+    return subscribed
+
+
 def _event_line(clock: SimClock, ev: AlertEvent) -> str:
     return (
         f"  >> building minute {clock.minute():5.1f}: {str(ev.kind).upper():9} "
@@ -177,7 +195,7 @@ def local_tickets(state_db: Path) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def _settle(ingest: Ingest, expected: int, timeout: float = 10.0) -> None:
+async def _settle(ingest: Ingest, expected: int, timeout: float = 30.0) -> None:
     """Wait until every message the broker acknowledged has reached the store."""
     deadline = time.monotonic() + timeout
     while ingest.stats.messages_durable < expected and time.monotonic() < deadline:

@@ -148,7 +148,10 @@ class Ingest:
             self.stats.messages_durable += batch.messages
             self.stats.readings_durable += len(batch.readings)
             for listener in self.listeners:
-                listener(batch.readings, batch.durable_at)
+                try:
+                    listener(batch.readings, batch.durable_at)
+                except Exception:  # a later stage's bug must not stop acks or ingest
+                    log.exception("listener_failed", listener=repr(listener))
         if self.stats.pending == 0:
             self._idle.set()
         conn = self._conn

@@ -172,6 +172,7 @@ class MqttSubscriber:
         self.on_state = on_state or (lambda _state, _info: None)
         self.connection: Connection | None = None
         self.connects = 0
+        self.subscribed = False  # True between SUBACK and the loss of that connection
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -252,6 +253,7 @@ class MqttSubscriber:
             session_present=present,
             granted_qos=codes,
         )
+        self.subscribed = True
         self.on_state("up", {"session_present": present})
 
     async def _serve(self, conn: Connection) -> None:
@@ -265,6 +267,7 @@ class MqttSubscriber:
             stop.cancel()
         if conn.closed.done():
             exc = conn.closed.result()
+            self.subscribed = False
             self.on_state("down", {"error": str(exc) if exc else "closed"})
             log.warning("mqtt_connection_lost", error=str(exc) if exc else "closed by broker")
             await self._sleep(self.settings.backoff_min)

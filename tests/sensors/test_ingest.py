@@ -63,7 +63,7 @@ async def run_ingest(
     ingest.start()
     task = asyncio.create_task(sub.run())
     async with asyncio.timeout(15):
-        while sub.connection is None or not sub.connection.alive:
+        while not (sub.subscribed and sub.connection is not None and sub.connection.alive):
             await asyncio.sleep(0.02)
     peak = 0
     pub = threading.Thread(target=publish_many, args=(broker.port, publish), kwargs={"qos": qos})

@@ -68,7 +68,7 @@ def test_persistent_session_delivers_what_was_published_while_away(mosquitto: Mo
     sink = Collect()
 
     async def first(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
 
     asyncio.run(with_subscriber(settings_for(mosquitto), sink, first))
     publish_many(mosquitto.port, [(f"t/{i}", b"%d" % i) for i in range(300)])
@@ -87,7 +87,7 @@ def test_unacknowledged_messages_are_redelivered_after_reconnect(mosquitto: Mosq
     silent = Collect(ack=False)
 
     async def receive_without_ack(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
         await asyncio.to_thread(publish_many, mosquitto.port, [("t/x", b"1"), ("t/y", b"2")])
         await until(lambda: len(silent.got) == 2)
         assert sub.connection is not None
@@ -107,7 +107,7 @@ def test_qos0_subscription_and_keepalive_over_idle_time(mosquitto: Mosquitto) ->
     sink = Collect()
 
     async def body(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
         await asyncio.sleep(3.5)  # > 1.5 x keepalive: only pings keep the link up
         assert sub.connects == 1
         await asyncio.to_thread(publish_many, mosquitto.port, [("t/a", b"x")], qos=0)
@@ -122,7 +122,7 @@ def test_reconnects_after_broker_restart(mosquitto: Mosquitto) -> None:
     sink = Collect()
 
     async def body(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
         await asyncio.to_thread(mosquitto.restart)
         await until(
             lambda: sub.connects >= 2 and sub.connection is not None and sub.connection.alive
@@ -147,7 +147,7 @@ def test_username_password(auth_broker: Mosquitto) -> None:
     sink = Collect()
 
     async def ok(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
 
     good = settings_for(auth_broker, username="gw", password=b"pa55")
     asyncio.run(with_subscriber(good, sink, ok))
@@ -233,7 +233,7 @@ def test_tls_with_certificate_verification(tls_broker: tuple[Mosquitto, Path]) -
     sink = Collect()
 
     async def body(sub: MqttSubscriber) -> None:
-        await until(lambda: sub.connection is not None and sub.connection.alive)
+        await until(lambda: sub.subscribed and bool(sub.connection and sub.connection.alive))
 
     ctx = ssl.create_default_context(cafile=str(ca))
     asyncio.run(with_subscriber(settings_for(broker, tls=ctx), sink, body))
