@@ -77,6 +77,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(path: Path) -> int:
+    from gatewatch.daemon import stage_metrics
     from gatewatch.daemon.alerting import Alerting
     from gatewatch.daemon.config import load_config
     from gatewatch.daemon.logs import setup_logging
@@ -92,6 +93,7 @@ def _run(path: Path) -> int:
         supervisor = Supervisor(cfg, path)
         tickets = TicketsStage(cfg)
         alerting = Alerting(cfg, tickets.ticketing)
+        stage_metrics.register(supervisor, tickets, alerting)
         supervisor.reloader.subscribers.append(alerting.reload)
         install_signal_handlers(stop, reload=supervisor.reload)
         await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])
