@@ -47,6 +47,7 @@ class Alerting:
         # for /metrics (read from the HTTP thread: plain values replaced, never mutated)
         self.event_counts: dict[str, int] = {}  # events emitted, by kind
         self.alert_counts: dict[str, int] = {"pending": 0, "firing": 0}
+        self.open_alerts: tuple[tuple[str, str, float], ...] = ()  # (key, status, since)
         self.eval_observers: list[Callable[[float], None]] = []  # seconds per evaluation
         self._tick: asyncio.Task[None] | None = None
 
@@ -125,10 +126,11 @@ class Alerting:
         engine = self.runtime.engine if self.runtime is not None else None
         if engine is None:
             return
+        active = tuple(engine.active())
         counts = {"pending": 0, "firing": 0}
-        for _key, status, _since in engine.active():
+        for _key, status, _since in active:
             counts[status] = counts.get(status, 0) + 1
-        self.alert_counts = counts
+        self.open_alerts, self.alert_counts = active, counts
 
     def _guard(self, step: Callable[[], list[T]]) -> list[T]:
         try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gatewatch.daemon.alerting import Alerting
 from gatewatch.daemon.health import CheckResult
+from gatewatch.daemon.status_page import StatusPage
 from gatewatch.daemon.supervise import Supervisor
 from gatewatch.daemon.tickets_stage import TicketsStage
 from gatewatch.ticketing_client.worker import WorkerStats
@@ -181,7 +182,8 @@ def _by_priority(name: str, help_text: str, counts: dict[int, int]) -> GaugeMetr
 
 
 def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) -> None:
-    """The rules and ticketing figures on /metrics, the outbox check on /healthz."""
+    """The rules and ticketing figures on /metrics, the outbox check on /healthz, the
+    status page at /."""
     state_db = supervisor.cfg.state_db
     worker = tickets.worker
     supervisor.registry.register(
@@ -195,3 +197,7 @@ def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) 
     )
     alerting.eval_observers.append(histogram.observe)
     supervisor.checks.append(("outbox", OutboxHealth(state_db).check))
+    cfg = supervisor.cfg
+    supervisor.pages["/"] = StatusPage(
+        cfg.site, cfg.assets, cfg.store.path, state_db, lambda: alerting.open_alerts
+    )
