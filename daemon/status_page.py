@@ -168,7 +168,7 @@ def _assets(data: StatusData) -> str:
     for aid in sorted({*data.assets.assets, *sparks}):
         asset = data.assets.get(aid)
         charts = "<br>".join(
-            f"{escape(s.metric)} {sparkline(s.values)} {s.values[-1]:g} {escape(s.unit)}"
+            f"{escape(s.metric)} {sparkline(s.values)} {s.values[-1]:.4g} {escape(s.unit)}"
             for s in sparks.get(aid, [])
         )
         name = escape(asset.name) if asset else ""

@@ -6,11 +6,22 @@ import re
 import shutil
 import subprocess
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.status_page import Alert, Note, Spark, StatusData, Ticket, render, sparkline
+from gatewatch.daemon.status_page import (
+    Alert,
+    Note,
+    Spark,
+    StatusData,
+    Ticket,
+    read_tickets,
+    render,
+    sparkline,
+)
 from gatewatch.sensors.assets import load_assets
+from gatewatch.ticketing_client.schema import connect_state
 from gateway_process import Gateway, wait_for
 from servers import Mosquitto, publish_many
 
@@ -107,3 +118,23 @@ def test_status_page_lists_the_ticket_of_a_rope_break(tmp_path: Path, mosquitto:
         assert "ROPE BREAK: Passenger lift A1" in tickets and "local #1" in tickets
     finally:
         assert gw.stop() == 0
+
+
+def test_tickets_of_other_desks_come_from_the_incident_map(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with closing(connect_state(db)) as conn:
+        conn.execute(
+            "INSERT INTO ticket_incidents (incident_key, status, priority, opened_at, policy,"
+            " title) VALUES ('pump-vibration:hq/pump-1', 'firing', 2, 10.0, '{}', 'Pump 1')"
+        )
+        conn.execute(
+            "INSERT INTO ticket_map VALUES ('pump-vibration:hq/pump-1', 'rt', '4711', 11.0)"
+        )
+        conn.execute(
+            "INSERT INTO local_tickets (incident_key, subject, priority, created, updated)"
+            " VALUES ('door:hq/lift-a1', 'Door', 3, 5.0, 5.0)"
+        )
+        conn.execute("INSERT INTO local_ticket_notes VALUES (1, 6.0, 'comment', 'still open')")
+    tickets = {t.backend: t for t in read_tickets(db)}
+    assert tickets["rt"] == Ticket("4711", "pump-vibration:hq/pump-1", "Pump 1", 2, "firing", "rt")
+    assert tickets["local"].notes == (Note(6.0, "comment", "still open"),)
