@@ -27,7 +27,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-STUCK_AFTER = 900.0  # seconds: an outbox action older than this fails /healthz
+STUCK_AFTER = 900.0  # seconds: an outbox action older than this fails /healthz (tickets:)
 EVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 # the head (oldest undelivered) action of each incident; a pending head is deliverable,
@@ -196,8 +196,8 @@ def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) 
         buckets=EVAL_BUCKETS,
     )
     alerting.eval_observers.append(histogram.observe)
-    supervisor.checks.append(("outbox", OutboxHealth(state_db).check))
     cfg = supervisor.cfg
+    supervisor.checks.append(("outbox", OutboxHealth(state_db, cfg.tickets.stuck_after).check))
     supervisor.pages["/"] = StatusPage(
         cfg.site, cfg.assets, cfg.store.path, state_db, lambda: alerting.open_alerts
     )

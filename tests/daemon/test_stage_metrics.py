@@ -9,7 +9,7 @@ import pytest
 from gatewatch.daemon.stage_metrics import OutboxHealth, read_figures
 from gatewatch.ticketing_client.schema import connect_state
 from gateway_process import Gateway, wait_for
-from servers import Mosquitto, publish_many
+from servers import Mosquitto, free_port, publish_many
 
 CONFIG = Path(__file__).parents[2] / "config"
 
@@ -77,3 +77,32 @@ def test_outbox_check_fails_naming_the_outbox_when_its_oldest_action_is_stuck(
 def test_outbox_check_fails_when_the_state_db_cannot_be_read(tmp_path: Path) -> None:
     result = OutboxHealth(tmp_path / "missing.db").check()
     assert not result.ok and "missing.db" in result.detail
+
+
+@pytest.mark.slow
+def test_an_unreachable_desk_turns_healthz_503_naming_the_outbox(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    (tmp_path / "secret").write_text("s3cret\n")
+    hook = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt fails
+    gw = Gateway(tmp_path, mosquitto.port)
+    gw.write_config(
+        f"rules: {{paths: [{CONFIG / 'rules'}], tick_every_s: 0.2}}\n"
+        "tickets:\n  backend: webhook\n  stuck_after: 2\n  retry: {base: 0.2, cap: 1}\n"
+        f"  webhook: {{url: '{hook}', secret_file: {tmp_path / 'secret'}}}\n"
+    )
+    gw.start().wait_http()
+    try:
+        wait_for(lambda: gw.healthz()[0] == 200, 20, "/healthz 200")
+        publish_many(mosquitto.port, [("building/hq/lift-a1/rope_break", b"1")])
+        wait_for(lambda: gw.healthz()[0] == 503, 20, "/healthz 503")
+        body = gw.healthz()[1]
+        assert body["failing"] == ["outbox"]
+        assert "state.db stuck" in body["checks"]["outbox"]["detail"]
+        m = gw.metrics()
+        assert m["gatewatch_outbox_pending"] == 1
+        assert m["gatewatch_outbox_oldest_age_seconds"] > 2
+        assert m['gatewatch_ticket_action_failures_total{adapter="webhook",result="retried"}'] >= 1
+        assert m['gatewatch_health_check_ok{check="outbox"}'] == 0
+    finally:
+        assert gw.stop() == 0
