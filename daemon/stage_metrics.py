@@ -150,6 +150,14 @@ class StageCollector(Collector):
         failed.add_metric([self.adapter, "retried"], stats.retried)
         failed.add_metric([self.adapter, "parked"], stats.parked)
         yield failed
+        escalations = CounterMetricFamily(
+            "gatewatch_ticket_escalations",
+            "escalations delivered to the desk (SLA levels and engine escalations), by rule",
+            labels=["adapter", "rule"],
+        )
+        for rule, count in sorted(stats.escalations_by_rule.items()):
+            escalations.add_metric([self.adapter, rule], count)
+        yield escalations
 
     def _outbox(self, f: OutboxFigures) -> Iterator[Metric]:
         age = 0.0 if f.oldest_created is None else max(0.0, self.clock() - f.oldest_created)

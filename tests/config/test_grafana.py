@@ -45,7 +45,7 @@ def stage_metrics() -> bytes:
         db = Path(tmp) / "state.db"
         connect_state(db).close()
         alerting: Any = SimpleNamespace(alert_counts={"firing": 1}, event_counts={"fired": 1})
-        stats = WorkerStats(by_kind={"create": 1})
+        stats = WorkerStats(by_kind={"create": 1}, escalations_by_rule={"r": 1})
         registry = CollectorRegistry()
         registry.register(StageCollector(db, "local", lambda: stats, alerting))
         Histogram("gatewatch_rule_evaluation_seconds", "", registry=registry).observe(0.01)
