@@ -44,6 +44,11 @@ class Alerting:
         self.runtime: RulesRuntime | None = None
         self.anomaly: AnomalyStage | None = None
         self.events: list[AlertEvent] = []  # the last few, for status views
+        # for /metrics (read from the HTTP thread: plain values replaced, never mutated)
+        self.event_counts: dict[str, int] = {}  # events emitted, by kind
+        self.alert_counts: dict[str, int] = {"pending": 0, "firing": 0}
+        self.open_alerts: tuple[tuple[str, str, float], ...] = ()  # (key, status, since)
+        self.eval_observers: list[Callable[[float], None]] = []  # seconds per evaluation
         self._tick: asyncio.Task[None] | None = None
 
     # PipelineHooks
@@ -92,7 +97,7 @@ class Alerting:
         if runtime is None or anomaly is None or not readings:
             return
         signals = self._guard(lambda: anomaly.on_readings(readings))
-        self._emit(self._guard(lambda: runtime.on_readings([*readings, *signals])))
+        self._emit(self._evaluate(lambda: runtime.on_readings([*readings, *signals])))
 
     async def _ticker(self) -> None:
         while True:
@@ -104,8 +109,28 @@ class Alerting:
         assert runtime is not None and anomaly is not None
         signals = self._guard(lambda: anomaly.tick(now))
         if signals:
-            self._emit(self._guard(lambda: runtime.on_readings(signals)))
-        self._emit(self._guard(runtime.on_tick))
+            self._emit(self._evaluate(lambda: runtime.on_readings(signals)))
+        self._emit(self._evaluate(runtime.on_tick))
+
+    def _evaluate(self, step: Callable[[], list[AlertEvent]]) -> list[AlertEvent]:
+        """One rule evaluation, timed; the pending/firing counts refreshed after it."""
+        started = time.perf_counter()
+        events = self._guard(step)
+        elapsed = time.perf_counter() - started
+        for observe in self.eval_observers:
+            observe(elapsed)
+        self._count_alerts()
+        return events
+
+    def _count_alerts(self) -> None:
+        engine = self.runtime.engine if self.runtime is not None else None
+        if engine is None:
+            return
+        active = tuple(engine.active())
+        counts = {"pending": 0, "firing": 0}
+        for _key, status, _since in active:
+            counts[status] = counts.get(status, 0) + 1
+        self.open_alerts, self.alert_counts = active, counts
 
     def _guard(self, step: Callable[[], list[T]]) -> list[T]:
         try:
@@ -127,5 +152,9 @@ class Alerting:
             )
         if events:
             self.events = (self.events + events)[-200:]
+            counts = dict(self.event_counts)
+            for ev in events:
+                counts[str(ev.kind)] = counts.get(str(ev.kind), 0) + 1
+            self.event_counts = counts
             for listener in self.listeners:
                 listener(events)

@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker + simulated building")
     demo.add_argument("--seconds", type=float, default=30.0)
     demo.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    demo.add_argument(
+        "--http-port", type=int, default=9733, help="status page on 127.0.0.1 (0: none)"
+    )
     bench = sub.add_parser("bench", help="performance benchmarks")
     bsub = bench.add_subparsers(dest="bench", required=True)
     bi = bsub.add_parser("ingest", help="MQTT ingest throughput vs mosquitto_sub")
@@ -66,7 +69,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from gatewatch.daemon.demo import run_demo
 
-        return int(run_demo(args.seconds, as_json=args.json))
+        return int(run_demo(args.seconds, as_json=args.json, http_port=args.http_port))
     if args.command == "bench":
         from gatewatch.daemon.bench_ingest import run_bench
 
@@ -77,6 +80,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(path: Path) -> int:
+    from gatewatch.daemon import stage_metrics
     from gatewatch.daemon.alerting import Alerting
     from gatewatch.daemon.config import load_config
     from gatewatch.daemon.logs import setup_logging
@@ -92,6 +96,7 @@ def _run(path: Path) -> int:
         supervisor = Supervisor(cfg, path)
         tickets = TicketsStage(cfg)
         alerting = Alerting(cfg, tickets.ticketing)
+        stage_metrics.register(supervisor, tickets, alerting)
         supervisor.reloader.subscribers.append(alerting.reload)
         install_signal_handlers(stop, reload=supervisor.reload)
         await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])

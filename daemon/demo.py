@@ -26,13 +26,17 @@ from typing import Any
 from gatewatch.daemon.alerting import Alerting
 from gatewatch.daemon.broker import BrokerUnavailableError, LocalMosquitto
 from gatewatch.daemon.config import Config, parse_config
+from gatewatch.daemon.health import evaluate
+from gatewatch.daemon.httpserver import ObservabilityServer
 from gatewatch.daemon.logs import setup_logging
 from gatewatch.daemon.service import Pipeline, build_pipeline
 from gatewatch.daemon.simulator import Publisher, frames
+from gatewatch.daemon.status_page import StatusPage
 from gatewatch.daemon.tickets_stage import TicketsStage
 from gatewatch.rules.events import AlertEvent
 from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.reading import Reading
+from prometheus_client import CollectorRegistry
 
 DEMO_CONFIG = """
 site: demo
@@ -89,7 +93,7 @@ def demo_config(workdir: Path, port: int) -> Config:
     return parse_config(text, "<demo>", base_dir=workdir, env={})
 
 
-def run_demo(seconds: float, *, as_json: bool = False) -> int:
+def run_demo(seconds: float, *, as_json: bool = False, http_port: int = 0) -> int:
     setup_logging("warning", "console")
     with tempfile.TemporaryDirectory(prefix="gatewatch-demo-") as tmp:
         workdir = Path(tmp)
@@ -99,7 +103,9 @@ def run_demo(seconds: float, *, as_json: bool = False) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         try:
-            summary = asyncio.run(_demo(demo_config(workdir, broker.port), seconds, as_json))
+            summary = asyncio.run(
+                _demo(demo_config(workdir, broker.port), seconds, as_json, http_port)
+            )
         finally:
             broker.stop()
     if as_json:
@@ -107,7 +113,29 @@ def run_demo(seconds: float, *, as_json: bool = False) -> int:
     return 0
 
 
-async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
+def _status_server(
+    cfg: Config, alerting: Alerting, clock: SimClock, port: int
+) -> ObservabilityServer | None:
+    """The status page of `gatewatch run`, on 127.0.0.1:port while the demo runs."""
+    page = StatusPage(
+        cfg.site,
+        cfg.assets,
+        cfg.store.path,
+        cfg.state_db,
+        lambda: alerting.open_alerts,
+        clock=clock,
+    )
+    try:
+        server = ObservabilityServer(
+            ("127.0.0.1", port), CollectorRegistry(), lambda: evaluate([]), {"/": page}
+        )
+    except OSError as exc:
+        print(f"warning: no status page on 127.0.0.1:{port}: {exc}", file=sys.stderr)
+        return None
+    return server.start()
+
+
+async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) -> dict[str, Any]:
     clock = SimClock(min(SPEED, 20 * 3600 / max(seconds, 1.0)))  # stay < 1 day ahead
     p = build_pipeline(cfg)
     tickets = TicketsStage(cfg, clock=clock)
@@ -124,6 +152,9 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
     tickets.attach(p)
     alerting.attach(p)
     subscribed = _when_subscribed(p)
+    server = _status_server(cfg, alerting, clock, http_port) if http_port else None
+    if server is not None:
+        say(f"status page: http://127.0.0.1:{server.port}/")
     p.ingest.start()
     source = asyncio.create_task(p.subscriber.run())
     # the building must not publish before our subscription exists: on a fresh broker
@@ -152,6 +183,8 @@ async def _demo(cfg: Config, seconds: float, quiet: bool) -> dict[str, Any]:
     await asyncio.sleep(1.0)  # let the outbox worker deliver the last actions
     await alerting.close()
     await tickets.close()
+    if server is not None:
+        await asyncio.to_thread(server.close)
     p.ingest.stop()
     p.store.close()
     summary = _summary(acked, tally, p.ingest.stats.dead_letters, p.ingest.stats.messages_durable)

@@ -26,7 +26,7 @@ from gatewatch.daemon.health import (
     StoreHealth,
     evaluate,
 )
-from gatewatch.daemon.httpserver import ObservabilityServer
+from gatewatch.daemon.httpserver import ObservabilityServer, Page
 from gatewatch.daemon.metrics import GaugeHook, MetricSources, PipelineCollector
 from gatewatch.daemon.notify import Notifier, notify_loop, watchdog_interval
 from gatewatch.daemon.reload import ConfigReloader
@@ -53,6 +53,8 @@ class Supervisor:
         self.registry = CollectorRegistry(auto_describe=False)
         # READY=1 also waits for each of these (the outbox, once it exists)
         self.ready_gates: list[Callable[[], Awaitable[object]]] = []
+        # path -> HTML page served next to /metrics (the status page at /)
+        self.pages: dict[str, Page] = {}
         self.server: ObservabilityServer | None = None
         self.pipeline: Pipeline | None = None
         self._connected = asyncio.Event()
@@ -117,7 +119,9 @@ class Supervisor:
         if not http.enabled:
             return None
         try:
-            server = ObservabilityServer((http.host, http.port), self.registry, self.health)
+            server = ObservabilityServer(
+                (http.host, http.port), self.registry, self.health, self.pages
+            )
         except OSError as exc:  # ingest matters more than its dashboard: keep running
             log.error(
                 "http_listen_failed",

@@ -5,6 +5,7 @@ tickets:
   concurrency: 8               # incidents delivered in parallel
   retry: {base: 1, cap: 60}    # seconds: exponential backoff with jitter
   sla_check_interval: 5        # seconds between SLA escalation scans
+  stuck_after: 900             # seconds: /healthz fails when an action waits longer
   rt:
     url: https://rt.example.org
     token_env: GATEWATCH_RT_TOKEN      # or token_file: /etc/gatewatch/rt-token
@@ -47,6 +48,7 @@ class TicketingSettings:
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sla_check_interval: float = 5.0
+    stuck_after: float = 900.0
     base_dir: Path = Path()
 
 
@@ -72,10 +74,13 @@ def parse_ticketing(
             base=retry.number("base", 1.0, min=0.01), cap=retry.number("cap", 60.0, min=1)
         ),
         sla_check_interval=s.number("sla_check_interval", 5.0, min=0.1),
+        stuck_after=s.number("stuck_after", 900.0, min=1),
         base_dir=base_dir,
     )
     retry.check_unknown()
-    s.check_unknown(("backend", "concurrency", "retry", "sla_check_interval", *ADAPTERS))
+    s.check_unknown(
+        ("backend", "concurrency", "retry", "sla_check_interval", "stuck_after", *ADAPTERS)
+    )
     if backend:
         _check_backend(s, settings, env)
     return settings

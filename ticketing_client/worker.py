@@ -37,6 +37,9 @@ class WorkerStats:
     acknowledged_skips: int = 0
     last_error: str = ""
     by_kind: dict[str, int] = field(default_factory=dict)
+    # escalations delivered, by rule (the incident key's prefix); replaced, not mutated,
+    # so a metrics scrape on another thread never sees it change size
+    escalations_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +252,10 @@ class Worker:
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
         if result.acknowledged:
             self.stats.acknowledged_skips += 1
+        elif q.action.kind is ActionKind.ESCALATE:
+            rule = q.action.incident_key.split(":", 1)[0]
+            counts = self.stats.escalations_by_rule
+            self.stats.escalations_by_rule = {**counts, rule: counts.get(rule, 0) + 1}
         log.info(
             "ticket_action_delivered",
             action_id=q.id,

@@ -5,15 +5,19 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from gatewatch.daemon.health import BrokerLink, CheckResult, HealthReport
 from gatewatch.daemon.metrics import MetricSources, build_registry
+from gatewatch.daemon.stage_metrics import StageCollector
 from gatewatch.sensors.ingest import IngestStats
 from gatewatch.sensors.store.influx import ForwardLag
-from prometheus_client import generate_latest
+from gatewatch.ticketing_client.schema import connect_state
+from gatewatch.ticketing_client.worker import WorkerStats
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 DASHBOARD = Path(__file__).parents[2] / "config" / "grafana" / "gatewatch.json"
 
@@ -29,10 +33,23 @@ def exposed() -> set[str]:
     report = HealthReport((CheckResult("store", True, ""),))
     src = MetricSources(ingest, BrokerLink(), lambda: report)
     src.forward = lambda: ForwardLag(0, 0.0, 1.0, 0, 0, 0, 0)
-    text = generate_latest(build_registry(src))
+    text = generate_latest(build_registry(src)) + stage_metrics()
     return {
         line.split("{")[0].split(" ")[0] for line in text.decode().splitlines() if line[:1] != "#"
     }
+
+
+def stage_metrics() -> bytes:
+    """What daemon/stage_metrics.py adds: rules, outbox and ticket figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "state.db"
+        connect_state(db).close()
+        alerting: Any = SimpleNamespace(alert_counts={"firing": 1}, event_counts={"fired": 1})
+        stats = WorkerStats(by_kind={"create": 1}, escalations_by_rule={"r": 1})
+        registry = CollectorRegistry()
+        registry.register(StageCollector(db, "local", lambda: stats, alerting))
+        Histogram("gatewatch_rule_evaluation_seconds", "", registry=registry).observe(0.01)
+        return generate_latest(registry)
 
 
 def exprs(d: dict[str, Any]) -> list[str]:

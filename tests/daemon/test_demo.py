@@ -3,21 +3,50 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+from servers import free_port
+from test_status_page import chromium_dom
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_plays_the_incidents_end_to_end_and_loses_nothing() -> None:
-    res = subprocess.run(
-        [sys.executable, "-m", "gatewatch.daemon.cli", "demo", "--seconds", "31", "--json"],
-        capture_output=True,
+def page_with(url: str, text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                html = resp.read().decode()
+            if text in html:
+                return str(html)
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"{text!r} not on the status page"
+        time.sleep(0.5)
+
+
+def test_demo_plays_the_incidents_end_to_end_and_loses_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    argv = ["demo", "--seconds", "31", "--json", "--http-port", str(port)]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "gatewatch.daemon.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=150,
     )
-    assert res.returncode == 0, res.stderr
-    summary = json.loads(res.stdout)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        page_with(url, "ROPE BREAK", 25)
+        dom = chromium_dom(url, tmp_path / "chromium")
+    finally:
+        out, err = demo.communicate(timeout=150)
+    assert demo.returncode == 0, err
+    listed = dom.split('<section id="tickets">')[1].split("</section>")[0]
+    assert "ROPE BREAK" in listed and "local #" in listed  # rendered by Chromium
+    summary = json.loads(out)
     assert summary["messages_published"] > 1000
     assert summary["messages_lost"] == 0
     assert summary["messages_durable"] == summary["messages_published"]

@@ -70,6 +70,7 @@ def test_healthz_names_the_store_while_it_cannot_take_writes(gateway: Gateway) -
         "checks": {
             "broker": {"ok": True, "detail": "connected"},
             "store": {"ok": True, "detail": "writable"},
+            "outbox": {"ok": True, "detail": "0 pending"},
         },
     }
     with write_lock_held(gateway.workdir / "state" / "readings.db"):

@@ -34,3 +34,5 @@ def test_submit_tick_and_stop_deliver_everything(tmp_path: Path) -> None:
     row = conn.execute("SELECT priority, queue FROM local_tickets").fetchone()
     assert row == (1, "Supervisors")
     assert tickets.check_sla() == []  # once per level
+    key = conn.execute("SELECT incident_key FROM local_tickets").fetchone()[0]
+    assert worker.stats.escalations_by_rule == {key.split(":")[0]: 1}

@@ -1,0 +1,140 @@
+"""The status page at / : rendering (escaping, sparklines) and a real `gatewatch run`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from gatewatch.daemon.status_page import (
+    Alert,
+    Note,
+    Spark,
+    StatusData,
+    Ticket,
+    read_tickets,
+    render,
+    sparkline,
+)
+from gatewatch.sensors.assets import load_assets
+from gatewatch.ticketing_client.schema import connect_state
+from gateway_process import Gateway, wait_for
+from servers import Mosquitto, publish_many
+
+CONFIG = Path(__file__).parents[2] / "config"
+EVIL = '<script>alert("x")</script>'
+
+
+def test_every_value_is_escaped() -> None:
+    data = StatusData(
+        site=f"hq{EVIL}",
+        now=1_700_000_000.0,
+        assets=load_assets(CONFIG / "assets.yaml"),
+        alerts=(Alert(f"rule:{EVIL}", "firing", 1_700_000_000.0),),
+        tickets=(
+            Ticket(
+                "7",
+                f"k{EVIL}",
+                f"subject {EVIL}",
+                1,
+                "new",
+                "local",
+                (Note(1_700_000_000.0, "comment", f"note {EVIL}"),),
+            ),
+        ),
+        sparks=(Spark(f"pump{EVIL}", f"m{EVIL}", f"u{EVIL}", (1.0, 2.0)),),
+    )
+    html = render(data)
+    assert "<script" not in html
+    assert html.count("&lt;script&gt;") == 9  # site x2, alert, ticket x3, spark x3
+    assert "Passenger lift A1" in html and "local #7" in html and "P1" in html
+
+
+def test_sparkline_spans_the_box_from_lowest_to_highest() -> None:
+    svg = sparkline([5.0, 1.0, 3.0], width=100, height=24)
+    points = re.search(r'points="([^"]+)"', svg)
+    assert points is not None
+    assert points.group(1) == "0.0,2.0 50.0,22.0 100.0,12.0"
+    assert sparkline([]) == ""
+    assert 'points="0.0,22.0"' in sparkline([4.0])  # one reading: a dot at the bottom
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], str]:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return int(resp.status), dict(resp.headers), resp.read().decode()
+
+
+def chromium_dom(url: str, profile: Path) -> str:
+    exe = shutil.which("chromium")
+    assert exe, "chromium is missing: run scripts/setup"
+    res = subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+@pytest.mark.slow
+def test_status_page_lists_the_ticket_of_a_rope_break(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    gw = Gateway(tmp_path, mosquitto.port)
+    gw.write_config(f"rules: {{paths: [{CONFIG / 'rules'}], tick_every_s: 0.2}}\n")
+    gw.start().wait_http()
+    try:
+        publish_many(
+            mosquitto.port,
+            [("building/hq/lift-a1/speed", b"1.5"), ("building/hq/lift-a1/rope_break", b"1")],
+        )
+        created = 'gatewatch_ticket_actions_delivered_total{adapter="local",kind="create"}'
+        wait_for(lambda: gw.metrics().get(created) == 1, 20, "one ticket created")
+        url = f"http://127.0.0.1:{gw.http_port}/"
+        status, headers, html = fetch(url)
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert "ROPE BREAK: Passenger lift A1" in html  # the ticket's subject
+        assert "local #1" in html and "<summary>" in html  # with its history
+        assert re.search(r"lift-rope-break[^<]*</td><td><span class=\"firing\">", html)
+        assert re.search(r"speed <svg class=\"spark\"[^>]*>.*?</svg> 1.5 m/s", html)
+        assert "<script" not in html and not re.search(r"\s(src|href)=", html)  # nothing loaded
+
+        dom = chromium_dom(url, tmp_path / "chromium")
+        tickets = dom.split('<section id="tickets">')[1].split("</section>")[0]
+        assert "ROPE BREAK: Passenger lift A1" in tickets and "local #1" in tickets
+    finally:
+        assert gw.stop() == 0
+
+
+def test_tickets_of_other_desks_come_from_the_incident_map(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with closing(connect_state(db)) as conn:
+        conn.execute(
+            "INSERT INTO ticket_incidents (incident_key, status, priority, opened_at, policy,"
+            " title) VALUES ('pump-vibration:hq/pump-1', 'firing', 2, 10.0, '{}', 'Pump 1')"
+        )
+        conn.execute(
+            "INSERT INTO ticket_map VALUES ('pump-vibration:hq/pump-1', 'rt', '4711', 11.0)"
+        )
+        conn.execute(
+            "INSERT INTO local_tickets (incident_key, subject, priority, created, updated)"
+            " VALUES ('door:hq/lift-a1', 'Door', 3, 5.0, 5.0)"
+        )
+        conn.execute("INSERT INTO local_ticket_notes VALUES (1, 6.0, 'comment', 'still open')")
+    tickets = {t.backend: t for t in read_tickets(db)}
+    assert tickets["rt"] == Ticket("4711", "pump-vibration:hq/pump-1", "Pump 1", 2, "firing", "rt")
+    assert tickets["local"].notes == (Note(6.0, "comment", "still open"),)
