@@ -39,20 +39,8 @@ def parse_time(text: str, now: float) -> float:
     return stamp.timestamp()
 
 
-WINDOW_MS = 3_600_000  # event time per query: each window is sorted in memory
-_WINDOW_SQL = (
-    "SELECT r.series_id, r.ts, r.value FROM series s CROSS JOIN readings r"
-    " ON r.series_id = s.id WHERE r.ts >= ? AND r.ts < ? ORDER BY r.ts, r.series_id"
-)
-
-
 def read_history(db: Path, start: float, end: float) -> Iterator[Row]:
-    """Every reading in [start, end) in time order, as (site, asset, metric, ts, value).
-
-    One query per hour of event time: SQLite seeks each series' primary key
-    range and sorts the small window in memory, instead of sorting the whole
-    range in a temporary b-tree (measured: about 20 % less CPU on 4.3M rows).
-    """
+    """Every reading in [start, end) in time order, as (site, asset, metric, ts, value)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         names = {
@@ -61,12 +49,15 @@ def read_history(db: Path, start: float, end: float) -> Iterator[Row]:
                 "SELECT id, site, asset, metric FROM series"
             )
         }
-        lo, hi = round(start * 1000), round(end * 1000)
-        for top in range(lo + WINDOW_MS, hi + WINDOW_MS, WINDOW_MS):
-            cur = conn.execute(_WINDOW_SQL, (lo, min(top, hi)))
-            while rows := cur.fetchmany(FETCH):
-                yield from [(*names[sid], ts / 1000.0, value) for sid, ts, value in rows]
-            lo = top
+        cur = conn.execute(
+            "SELECT series_id, ts, value FROM readings WHERE ts >= ? AND ts < ?"
+            " ORDER BY ts, series_id",
+            (round(start * 1000), round(end * 1000)),
+        )
+        while rows := cur.fetchmany(FETCH):
+            for sid, ts, value in rows:
+                site, asset, metric = names[sid]
+                yield site, asset, metric, ts / 1000.0, value
     finally:
         conn.close()
 
