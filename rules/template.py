@@ -57,7 +57,9 @@ class Template:
     parts: tuple[tuple[bool, str], ...]  # (is_field, text or field name)
 
     def render(self, values: Mapping[str, str]) -> str:
-        return "".join(values.get(text, "") if is_field else text for is_field, text in self.parts)
+        return "".join(
+            [values.get(text, "") if is_field else text for is_field, text in self.parts]
+        )
 
     @property
     def fields(self) -> tuple[str, ...]:
