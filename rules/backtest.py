@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from gatewatch.rules.assets import AssetRegistry
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.model import RuleSet
 from gatewatch.rules.replay import Row, replay
-from gatewatch.sensors.assets import AssetRegistry
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gatewatch.anomaly.signals import DerivedSignal
+from gatewatch.rules.assets import Asset, AssetRegistry
 from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.machine import (
     FIRING,
@@ -30,11 +31,10 @@ from gatewatch.rules.machine import (
     step,
 )
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
+from gatewatch.rules.reading import Reading
 from gatewatch.rules.render import Context, build_event, effective
 from gatewatch.rules.series import TRIM_AT, Series
 from gatewatch.rules.silence import Mute
-from gatewatch.sensors.assets import Asset, AssetRegistry
-from gatewatch.sensors.reading import Reading
 
 STATE_VERSION = 1
 YES: int = ALARM

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from gatewatch.sensors.assets import Asset
+from gatewatch.rules.assets import Asset
 
 
 class EventKind(StrEnum):

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
+from gatewatch.rules.assets import KNOWN_CLASSES, AssetRegistry
 from gatewatch.rules.durations import DurationError, parse_duration
 from gatewatch.rules.events import Escalation, TicketPolicy
 from gatewatch.rules.expr import ExprError, Expression, Getter, compile_expression
@@ -33,8 +34,7 @@ from gatewatch.rules.model import (
 )
 from gatewatch.rules.silence import parse_schedule
 from gatewatch.rules.template import Template, TemplateError, parse_template
-from gatewatch.sensors.assets import KNOWN_CLASSES, AssetRegistry
-from gatewatch.sensors.yamlsource import (
+from gatewatch.rules.yamlsource import (
     ConfigError,
     Location,
     LocDict,

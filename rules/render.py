@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from gatewatch.rules.assets import Asset
 from gatewatch.rules.durations import format_duration
 from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
 from gatewatch.rules.load import DERIVED_METRICS
 from gatewatch.rules.model import ClassPolicy, Kind, Rule
-from gatewatch.sensors.assets import Asset
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent
-from gatewatch.sensors.reading import Reading
+from gatewatch.rules.reading import Reading
 
 Sample: TypeAlias = Reading | DerivedSignal
 Row: TypeAlias = tuple[str, str, str, float, float]  # site, asset, metric, ts, value

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewatch.rules.assets import KNOWN_CLASSES
 from gatewatch.rules.load import RULE_KEYS
 from gatewatch.rules.model import GROUP_FIELDS
 from gatewatch.rules.silence import DAYS, MATCH_KEYS
 from gatewatch.rules.template import FIELDS
-from gatewatch.sensors.assets import KNOWN_CLASSES
 
 DURATION: dict[str, Any] = {
     "description": "a duration: 30s, 5m, 1h30m, 7d, or seconds",

@@ -1,31 +1,5 @@
-"""The value that flows through gatewatch: one number of one series at one time."""
+"""Readings are defined in the pure core (gatewatch.rules.reading); re-exported here."""
 
-from __future__ import annotations
+from gatewatch.rules.reading import Reading, SeriesKey
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesKey:
-    site: str
-    asset: str
-    metric: str
-
-    def __str__(self) -> str:
-        return f"{self.site}/{self.asset}/{self.metric}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One decoded measurement. ``ts`` is epoch seconds (UTC)."""
-
-    site: str
-    asset: str
-    metric: str
-    ts: float
-    value: float
-    unit: str | None = None
-
-    @property
-    def key(self) -> SeriesKey:
-        return SeriesKey(self.site, self.asset, self.metric)
+__all__ = ["Reading", "SeriesKey"]
