@@ -190,10 +190,60 @@ def nab_normalised(raw: float, n_windows: int, profile: Profile) -> float:
 def best_threshold(
     files: Sequence[tuple[NabRows, FloatArray]], profile: Profile, grid: FloatArray | None = None
 ) -> tuple[float, float]:
-    """Corpus-wide threshold maximising the summed raw score (NAB's optimize step)."""
-    candidates = np.linspace(0.0, 1.0, 1001) if grid is None else grid
+    """Corpus-wide threshold maximising the summed raw score (NAB's optimize step).
+
+    Without ``grid`` every distinct score is tried, as NAB's
+    ``sweeper.calcScoreByThreshold`` does; with ``grid`` only those values.
+    """
+    if grid is not None:
+        return _best_on_grid(files, profile, grid)
+    score, weight, window = _scorable_rows(files)
+    order = np.argsort(-score, kind="stable")
+    score, weight, window = score[order], weight[order], window[order]
+    n_windows = int(np.unique(window[window >= 0]).size)
+    total = -profile.fn * n_windows
+    best, earliest = (1.1, total), dict[int, float]()
+    last_of_level = np.r_[score[1:] != score[:-1], True]
+    for i in range(score.size):
+        total += _gain(earliest, int(window[i]), float(weight[i]), profile)
+        if last_of_level[i] and total > best[1]:
+            best = (float(score[i]), total)
+    return best
+
+
+def _gain(earliest: dict[int, float], window: int, weight: float, profile: Profile) -> float:
+    """Change in raw score when a row of ``window`` (-1: none) becomes a detection."""
+    if window < 0:
+        return weight
+    old = earliest.get(window)
+    if old is None:
+        earliest[window] = weight
+        return weight + profile.fn
+    earliest[window] = max(old, weight)  # the earliest row of a window has the largest weight
+    return max(0.0, weight - old)
+
+
+def _scorable_rows(
+    files: Sequence[tuple[NabRows, FloatArray]],
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Score, weight and corpus-wide window number of every row past the probation."""
+    scores, weights, windows, offset = [], [], [], 0
+    for rows, s in files:
+        keep = rows.window != -2
+        w = rows.window[keep].copy()
+        w[w >= 0] += offset
+        offset += int(rows.window.max()) + 1 if rows.window.max() >= 0 else 0
+        scores.append(np.asarray(s, dtype=np.float64)[keep])
+        weights.append(rows.weight[keep])
+        windows.append(w)
+    return np.concatenate(scores), np.concatenate(weights), np.concatenate(windows)
+
+
+def _best_on_grid(
+    files: Sequence[tuple[NabRows, FloatArray]], profile: Profile, grid: FloatArray
+) -> tuple[float, float]:
     best = (1.1, -math.inf)
-    for th in candidates:
+    for th in grid:
         raw = sum(nab_raw_score(rows, s, float(th), profile) for rows, s in files)
         if raw > best[1]:
             best = (float(th), raw)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from gatewatch.anomaly.trend import FloatArray
@@ -86,9 +87,13 @@ class StreamDetector:
         return score
 
 
-def score_stream(
-    values: FloatArray, detector: StreamDetector | RelativeEntropyDetector | None = None
-) -> FloatArray:
+class OnlineDetector(Protocol):
+    """A detector that scores each value before it learns from it."""
+
+    def step(self, x: float) -> float: ...
+
+
+def score_stream(values: FloatArray, detector: OnlineDetector | None = None) -> FloatArray:
     """Run a fresh detector over ``values`` in order; one score per value."""
     det = detector or StreamDetector()
     return np.array([det.step(float(v)) for v in values])

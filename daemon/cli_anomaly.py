@@ -23,6 +23,13 @@ def register(subparsers: Any) -> None:
     ev = asub.add_parser("evaluate", help="score the detectors on a public benchmark")
     ev.add_argument("--dataset", required=True, choices=("skab", "nab"))
     ev.add_argument("--data", required=True, type=Path, help="benchmark checkout (or subset)")
+    ev.add_argument(
+        "--detector",
+        action="append",
+        metavar="NAME",
+        help="NAB only: a detector to score (repeatable; default all): "
+        "gatewatch-discord, gatewatch-stream, relative-entropy",
+    )
     ev.add_argument("--json", action="store_true")
     bench = _bench_subparsers(subparsers)
     if bench is not None:
@@ -41,7 +48,7 @@ def _bench_subparsers(subparsers: Any) -> Any:
 
 def dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "anomaly" and args.anomaly_cmd == "evaluate":
-        return _evaluate(args.dataset, args.data, as_json=args.json)
+        return _evaluate(args.dataset, args.data, args.detector, as_json=args.json)
     if args.command == "bench" and getattr(args, "bench", None) == "anomaly":
         from gatewatch.daemon.bench_anomaly import run_bench
 
@@ -50,11 +57,20 @@ def dispatch(args: argparse.Namespace) -> int | None:
     return None
 
 
-def _evaluate(dataset: str, data: Path, *, as_json: bool) -> int:
+def _evaluate(dataset: str, data: Path, detectors: list[str] | None, *, as_json: bool) -> int:
+    from gatewatch.anomaly.evaluate import NAB_DETECTORS
     from gatewatch.daemon.anomaly_data import DatasetError
 
+    unknown = sorted(set(detectors or []) - set(NAB_DETECTORS))
+    if unknown or (detectors and dataset != "nab"):
+        print(
+            f"error: --detector {', '.join(unknown or detectors or [])} is not a NAB detector; "
+            f"choose from {', '.join(NAB_DETECTORS)} (with --dataset nab)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     try:
-        doc = _skab_doc(data) if dataset == "skab" else _nab_doc(data)
+        doc = _skab_doc(data) if dataset == "skab" else _nab_doc(data, detectors)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -93,12 +109,13 @@ def _skab_doc(data: Path) -> dict[str, Any]:
     }
 
 
-def _nab_doc(data: Path) -> dict[str, Any]:
+def _nab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
     from gatewatch.anomaly.evaluate import NAB_DETECTORS, evaluate_nab
     from gatewatch.daemon.anomaly_data import read_nab
 
     files, profiles = read_nab(data)
-    reports: list[NabReport] = [evaluate_nab(files, profiles, d) for d in NAB_DETECTORS]
+    names = list(dict.fromkeys(detectors or NAB_DETECTORS))
+    reports: list[NabReport] = [evaluate_nab(files, profiles, d) for d in names]
     title, table = nab_table([f.name for f in files])
     return {
         "dataset": "nab",
@@ -109,6 +126,7 @@ def _nab_doc(data: Path) -> dict[str, Any]:
         "columns": list(NAB_COLUMNS),
         "ours": {r.detector: _nab_scores(r) for r in reports},
         "thresholds": {r.detector: {p.profile: p.threshold for p in r.results} for r in reports},
+        "seconds": {r.detector: round(r.seconds, 2) for r in reports},
         "raw_per_file": {
             r.detector: {p.profile: p.raw_per_file for p in r.results} for r in reports
         },
@@ -131,6 +149,9 @@ def _table(doc: dict[str, Any]) -> str:
     ]
     for name, row in doc["ours"].items():
         lines.append(f"{name + ' (this run)':<36}" + "".join(f"{row.get(c, ''):>20}" for c in cols))
+    for name, ths in doc.get("thresholds", {}).items():
+        chosen = ", ".join(f"{k} {v:.4f}" for k, v in ths.items())
+        lines.append(f"  {name}: thresholds {chosen}; detector {doc['seconds'][name]} s CPU")
     if doc.get("anomaly_free_check"):
         fa = doc["anomaly_free_check"]
         lines.append(

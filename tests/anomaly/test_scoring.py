@@ -115,3 +115,33 @@ def test_cut_window_shares_its_boundary_instant_with_the_previous_one() -> None:
     c = changepoint_score(ts, np.array([100.0, 160.0]), pred, STD)
     assert (c.missed, c.false_positives) == (0, 0)
     assert c.raw == pytest.approx(tanh_reward(0.9999, STD) + 1.0)
+
+
+def _random_file(seed: int) -> tuple[object, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = nab_rows(STAMPS, [("t030", "t039"), ("t070", "t079")], NAB_STD)
+    return rows, np.round(rng.uniform(0, 1, 100), 2)  # ties on purpose
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_sweep_matches_brute_force_over_every_distinct_score(seed: int) -> None:
+    files = [_random_file(seed), _random_file(seed + 100)]
+    th, raw = best_threshold(files, NAB_STD)  # type: ignore[arg-type]
+    candidates = np.unique(np.concatenate([s for _, s in files]))
+    brute = best_threshold(files, NAB_STD, grid=np.r_[candidates, 1.1])  # type: ignore[arg-type]
+    assert raw == pytest.approx(brute[1])
+    again = sum(nab_raw_score(r, s, th, NAB_STD) for r, s in files)  # type: ignore[arg-type]
+    assert again == pytest.approx(raw)
+
+
+def test_one_threshold_per_profile_is_shared_by_all_files() -> None:
+    rows = nab_rows(STAMPS, WINDOWS, NAB_STD)
+    a, b = np.zeros(100), np.zeros(100)
+    a[50], a[20:30] = 0.9, 0.5  # alone: threshold in (0.5, 0.9] catches the window, no FP
+    b[50] = 0.5  # alone: any threshold up to 0.5 is perfect
+    assert best_threshold([(rows, a)], NAB_STD)[1] == pytest.approx(1.0)
+    assert best_threshold([(rows, b)], NAB_STD)[1] == pytest.approx(1.0)
+    th, raw = best_threshold([(rows, a), (rows, b)], NAB_STD)
+    assert th == 0.5  # one value for both files: file a pays its 10 FPs so that b scores
+    assert nab_raw_score(rows, a, th, NAB_STD) == pytest.approx(1.0 - 1.1)
+    assert raw == pytest.approx(1.0 - 1.1 + 1.0)

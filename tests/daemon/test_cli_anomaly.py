@@ -79,7 +79,20 @@ def test_nab_layout_of_any_category_scores_a_clear_spike(
     doc = json.loads(capsys.readouterr().out)
     assert (doc["files"], doc["windows"]) == (1, 1)
     assert doc["ours"]["gatewatch-stream"]["standard"] > 80  # detected early in its window
-    assert set(doc["ours"]) == {"gatewatch-stream", "relative-entropy"}
+    assert doc["ours"]["gatewatch-discord"]["standard"] > 50  # detected; a few FPs on the noise
+    assert set(doc["ours"]) == {"gatewatch-discord", "gatewatch-stream", "relative-entropy"}
+    assert set(doc["thresholds"]["gatewatch-discord"]) == {"standard"}
+
+
+def test_nab_detector_option_picks_detectors_and_rejects_unknown_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nab(tmp_path)
+    args = ["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path), "--json"]
+    assert main([*args, "--detector", "relative-entropy"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["ours"]) == {"relative-entropy"}
+    assert main([*args, "--detector", "htm"]) == 1
+    assert "choose from gatewatch-discord" in capsys.readouterr().err
 
 
 def test_bad_data_dir_is_exit_1_with_a_hint(
@@ -128,10 +141,8 @@ def test_nab_real_known_cause_reproduces_the_published_relative_entropy_row(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Our scorer + our relative-entropy reimplementation give NAB's own subset figures."""
-    assert (
-        main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(_shared("nab")), "--json"])
-        == 0
-    )
+    args = ["anomaly", "evaluate", "--dataset", "nab", "--data", str(_shared("nab")), "--json"]
+    assert main([*args, "--detector", "relative-entropy", "--detector", "gatewatch-discord"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["files"], doc["windows"]) == (7, 19)
     assert doc["published_title"].startswith("realKnownCause subset")
@@ -144,7 +155,8 @@ def test_nab_real_known_cause_reproduces_the_published_relative_entropy_row(
             "reward_low_FN_rate": 56.09,
         }
     )
-    assert all(-100 <= v <= 100 for v in doc["ours"]["gatewatch-stream"].values())
+    ours = doc["ours"]["gatewatch-discord"]
+    assert ours["standard"] > doc["published"]["numenta (HTM, NuPIC 0.5.6)"]["standard"]
 
 
 def test_nab_table_prints_ours_beside_the_published(
@@ -154,5 +166,6 @@ def test_nab_table_prints_ours_beside_the_published(
     assert main(["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("NAB — 1 files")
-    assert lines[3].split()[:3] == ["gatewatch-stream", "(this", "run)"]
+    assert lines[3].split()[:3] == ["gatewatch-discord", "(this", "run)"]
+    assert lines[4].split()[:3] == ["gatewatch-stream", "(this", "run)"]
     assert any("ARTime" in line and "74.9" in line for line in lines)

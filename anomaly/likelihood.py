@@ -1,0 +1,109 @@
+"""Turning a raw anomaly score into a likelihood, causally (after Numenta's HTM detector).
+
+:class:`AnomalyLikelihood` follows ``nupic.algorithms.anomaly_likelihood``
+as NAB's ``numenta`` detector uses it: the raw scores (in [0, 1]) are
+averaged over the last ``average`` rows; a Gaussian is fitted to those
+averages over the last ``history`` rows (re-fitted every ``refit`` rows,
+mean at least 0.03 and variance at least 0.0003); the tail probability of
+the current average under it, reflected about the mean, gives the
+likelihood; only the first row of a run in the red zone (tail <= 1e-5)
+keeps its value, the rest of the run drops to the yellow level (1e-3); the
+output is ``log(1 - likelihood) / log(1e-10)`` in [0, 1] (0.5 means a tail
+of 1e-5). Before ``learning`` rows it outputs 0.
+
+:class:`RunningRank` turns any error into a raw score in [0, 1]: the
+fraction of the last ``history`` errors below it (an empirical CDF), so the
+likelihood sees the same distribution whatever the units of the stream.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RED, YELLOW = 1e-5, 1e-3
+MIN_MEAN, MIN_VARIANCE = 0.03, 0.0003
+LOG_1E_10 = math.log(1e-10)
+
+
+def log_score(tail: float) -> float:
+    """NAB's ``computeLogLikelihood`` of ``likelihood = 1 - tail``, in [0, 1]."""
+    return min(1.0, math.log(1.0000000001 - (1.0 - tail)) / LOG_1E_10)
+
+
+def gaussian_tail(x: float, mean: float, stdev: float) -> float:
+    """Tail probability of ``x`` beyond ``mean``, reflected when below it (Numenta's)."""
+    z = abs(x - mean) / stdev
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+@dataclass(slots=True)
+class AnomalyLikelihood:
+    learning: int = 150
+    average: int = 10
+    history: int = 8640
+    refit: int = 100
+    _recent: deque[float] = field(default_factory=deque)
+    _averages: deque[float] = field(default_factory=deque)
+    _fit: tuple[float, float] | None = None
+    _seen: int = 0
+    _prev_tail: float = 1.0
+
+    def step(self, raw: float) -> float:
+        """Score a raw anomaly score in [0, 1], then learn from it."""
+        avg = self._moving_average(raw)
+        self._seen += 1
+        if self._seen <= self.learning:
+            self._remember(avg)
+            return 0.0
+        if self._fit is None or (self._seen - 1) % self.refit == 0:
+            self._fit = self._estimate()
+        tail = gaussian_tail(avg, *self._fit)
+        red_again = tail <= RED and self._prev_tail <= RED
+        self._prev_tail = tail
+        self._remember(avg)
+        return log_score(YELLOW if red_again else tail)
+
+    def _moving_average(self, raw: float) -> float:
+        self._recent.append(raw)
+        if len(self._recent) > self.average:
+            self._recent.popleft()
+        return sum(self._recent) / len(self._recent)
+
+    def _remember(self, avg: float) -> None:
+        self._averages.append(avg)
+        if len(self._averages) > self.history:
+            self._averages.popleft()
+
+    def _estimate(self) -> tuple[float, float]:
+        """Mean and standard deviation of the averages after the first half of learning."""
+        skip = max(0, self.learning // 2 - (self._seen - 1 - len(self._averages)))
+        a = np.fromiter(self._averages, dtype=np.float64)[skip:]
+        mean = max(float(a.mean()), MIN_MEAN) if a.size else MIN_MEAN
+        var = max(float(a.var()), MIN_VARIANCE) if a.size else MIN_VARIANCE
+        return mean, math.sqrt(var)
+
+
+@dataclass(slots=True)
+class RunningRank:
+    """Empirical CDF of the last ``history`` values, raised to ``power``."""
+
+    history: int = 8640
+    power: float = 6.0
+    _sorted: list[float] = field(default_factory=list)
+    _order: deque[float] = field(default_factory=deque)
+
+    def step(self, value: float) -> float:
+        """Rank ``value`` among the remembered ones (0 when none), then remember it."""
+        n = len(self._sorted)
+        rank = bisect.bisect_left(self._sorted, value) / n if n else 0.0
+        bisect.insort(self._sorted, value)
+        self._order.append(value)
+        if len(self._order) > self.history:
+            old = self._order.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        return float(rank**self.power)
