@@ -6,9 +6,9 @@ Each value is scored before anything is learnt from it, in four stages:
    ``window`` values to the nearest earlier subsequence of the same length
    that ended within the last ``history`` rows and does not overlap them
    (a left discord: 0 while there is nothing to compare with);
-2. :class:`~gatewatch.anomaly.likelihood.RunningRank`: that distance as its
-   rank among the recent distances, raised to ``power`` (so only the
-   rarest distances reach 1);
+2. :class:`~gatewatch.anomaly.likelihood.MedianRatio`: that distance over
+   ``scale`` times the median of the recent distances, clipped at 1 and
+   raised to ``power`` (pure noise stays near 0, a new shape reaches 1);
 3. :class:`~gatewatch.anomaly.likelihood.AnomalyLikelihood`: Numenta's
    anomaly likelihood of those raw scores, as a log score in [0, 1];
 4. a value beyond the range seen so far by more than ``tolerance`` of that
@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.likelihood import AnomalyLikelihood, RunningRank
+from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio
 from gatewatch.anomaly.trend import FloatArray
 
 
@@ -68,12 +68,13 @@ class DiscordDetector:
     learning: int = 150
     window: int = 8
     history: int = 3000
-    power: float = 6.0
+    scale: float = 6.0
+    power: float = 2.0
     tolerance: float = 0.05
     report: float = 0.5
     quiet: int = 150
     _distance: SubsequenceDistance = field(init=False)
-    _rank: RunningRank = field(init=False)
+    _ratio: MedianRatio = field(init=False)
     _likelihood: AnomalyLikelihood = field(init=False)
     _lo: float = math.inf
     _hi: float = -math.inf
@@ -82,14 +83,14 @@ class DiscordDetector:
 
     def __post_init__(self) -> None:
         self._distance = SubsequenceDistance(self.window, self.history)
-        self._rank = RunningRank(power=self.power)
+        self._ratio = MedianRatio(scale=self.scale, power=self.power)
         self._likelihood = AnomalyLikelihood(learning=self.learning)
 
     def step(self, x: float) -> float:
         """Score ``x`` in [0, 1] (0 for NaN and during learning), then learn from it."""
         if not math.isfinite(x):
             return 0.0
-        likelihood = self._likelihood.step(self._rank.step(self._distance.step(x)))
+        likelihood = self._likelihood.step(self._ratio.step(self._distance.step(x)))
         out = self._out_of_range(x)
         self._seen += 1
         if self._seen <= self.learning:

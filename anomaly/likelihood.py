@@ -11,9 +11,10 @@ keeps its value, the rest of the run drops to the yellow level (1e-3); the
 output is ``log(1 - likelihood) / log(1e-10)`` in [0, 1] (0.5 means a tail
 of 1e-5). Before ``learning`` rows it outputs 0.
 
-:class:`RunningRank` turns any error into a raw score in [0, 1]: the
-fraction of the last ``history`` errors below it (an empirical CDF), so the
-likelihood sees the same distribution whatever the units of the stream.
+:class:`MedianRatio` turns any error into a raw score in [0, 1]: the error
+over ``scale`` times the median of the last ``history`` errors, clipped at
+1 and raised to ``power``, so the likelihood sees the same scale whatever
+the units of the stream, and errors within the usual spread stay near 0.
 """
 
 from __future__ import annotations
@@ -89,21 +90,29 @@ class AnomalyLikelihood:
 
 
 @dataclass(slots=True)
-class RunningRank:
-    """Empirical CDF of the last ``history`` values, raised to ``power``."""
+class MedianRatio:
+    """``min(1, value / (scale * median of the last history values)) ** power``."""
 
     history: int = 8640
-    power: float = 6.0
+    scale: float = 6.0
+    power: float = 2.0
     _sorted: list[float] = field(default_factory=list)
     _order: deque[float] = field(default_factory=deque)
 
     def step(self, value: float) -> float:
-        """Rank ``value`` among the remembered ones (0 when none), then remember it."""
-        n = len(self._sorted)
-        rank = bisect.bisect_left(self._sorted, value) / n if n else 0.0
+        """Compare ``value`` with the median of the remembered ones (0 when none), then keep it."""
+        raw = self._ratio(value)
         bisect.insort(self._sorted, value)
         self._order.append(value)
         if len(self._order) > self.history:
             old = self._order.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
-        return float(rank**self.power)
+        return raw
+
+    def _ratio(self, value: float) -> float:
+        if not self._sorted:
+            return 0.0
+        median = self._sorted[len(self._sorted) // 2]
+        if median <= 0:
+            return 1.0 if value > 0 else 0.0
+        return float(min(1.0, value / (self.scale * median)) ** self.power)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from gatewatch.anomaly.discord import DiscordDetector, SubsequenceDistance
-from gatewatch.anomaly.likelihood import AnomalyLikelihood, RunningRank, log_score
+from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio, log_score
 from gatewatch.anomaly.streaming import score_stream
 
 
@@ -29,10 +29,13 @@ def test_subsequence_distance_matches_brute_force_across_buffer_compactions() ->
     np.testing.assert_allclose(got, want, atol=1e-9)
 
 
-def test_running_rank_is_the_empirical_cdf_of_the_last_values() -> None:
-    r = RunningRank(history=3, power=1.0)
-    assert [r.step(v) for v in (5.0, 1.0, 3.0, 4.0, 0.0)] == [0.0, 0.0, 0.5, 2 / 3, 0.0]
-    assert RunningRank(history=10, power=2.0).step(1.0) == 0.0
+def test_median_ratio_compares_with_the_median_of_the_last_values() -> None:
+    r = MedianRatio(history=3, scale=2.0, power=2.0)
+    got = [r.step(v) for v in (5.0, 1.0, 3.0, 8.0, 12.0, 0.0)]
+    # upper medians of [5], [1 5], [1 3 5], [1 3 8] (5 dropped: history 3), [3 8 12]
+    assert got == pytest.approx([0.0, (1 / 10) ** 2, (3 / 10) ** 2, 1.0, 1.0, 0.0])
+    flat = MedianRatio()
+    assert [flat.step(v) for v in (0.0, 0.0, 0.0, 0.5)] == [0.0, 0.0, 0.0, 1.0]
 
 
 def test_likelihood_reports_the_first_red_row_of_a_run_then_yellow() -> None:

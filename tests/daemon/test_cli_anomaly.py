@@ -79,7 +79,7 @@ def test_nab_layout_of_any_category_scores_a_clear_spike(
     doc = json.loads(capsys.readouterr().out)
     assert (doc["files"], doc["windows"]) == (1, 1)
     assert doc["ours"]["gatewatch-stream"]["standard"] > 80  # detected early in its window
-    assert doc["ours"]["gatewatch-discord"]["standard"] > 50  # detected; a few FPs on the noise
+    assert doc["ours"]["gatewatch-discord"]["standard"] > 80
     assert set(doc["ours"]) == {"gatewatch-discord", "gatewatch-stream", "relative-entropy"}
     assert set(doc["thresholds"]["gatewatch-discord"]) == {"standard"}
 
