@@ -173,12 +173,13 @@ class NabReport:
     seconds: float  # CPU time of the detector over all files (scoring not included)
 
 
-def _probation(n: int) -> int:
+def nab_probation(n: int) -> int:
+    """Rows of NAB's probationary period: learnt from, never scored."""
     return int(min(math.floor(0.15 * n), 750))
 
 
 def _stream_detector(f: NabFile) -> StreamDetector:
-    return StreamDetector(learning=_probation(f.values.size))
+    return StreamDetector(learning=nab_probation(f.values.size))
 
 
 def _relative_entropy(f: NabFile) -> RelativeEntropyDetector:
@@ -188,7 +189,7 @@ def _relative_entropy(f: NabFile) -> RelativeEntropyDetector:
 
 
 def _discord(f: NabFile) -> DiscordDetector:
-    return DiscordDetector(learning=_probation(f.values.size))
+    return DiscordDetector(learning=nab_probation(f.values.size))
 
 
 NAB_DETECTORS: dict[str, Callable[[NabFile], OnlineDetector]] = {
@@ -198,9 +199,15 @@ NAB_DETECTORS: dict[str, Callable[[NabFile], OnlineDetector]] = {
 }
 
 
-def evaluate_nab(files: Sequence[NabFile], profiles: Sequence[Profile], detector: str) -> NabReport:
-    """Score every file with a fresh ``detector``, then one corpus threshold per profile."""
-    make = NAB_DETECTORS[detector]
+def evaluate_nab(
+    files: Sequence[NabFile],
+    profiles: Sequence[Profile],
+    detector: str,
+    make: Callable[[NabFile], OnlineDetector] | None = None,
+) -> NabReport:
+    """Score every file with a fresh ``detector`` (built by ``make`` when given, e.g. with
+    other parameters), then one corpus threshold per profile."""
+    make = make or NAB_DETECTORS[detector]
     started = time.process_time()
     scores = [score_stream(f.values, make(f)) for f in files]
     seconds = time.process_time() - started
