@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from gatewatch.anomaly.trend import FloatArray
 
 RED, YELLOW = 1e-5, 1e-3
 MIN_MEAN, MIN_VARIANCE = 0.03, 0.0003
@@ -43,16 +45,49 @@ def gaussian_tail(x: float, mean: float, stdev: float) -> float:
 
 
 @dataclass(slots=True)
+class Ring:
+    """The last ``size`` floats in one fixed numpy buffer (8 bytes a value)."""
+
+    size: int
+    _buf: FloatArray = field(init=False)
+    _count: int = 0
+
+    def __post_init__(self) -> None:
+        self._buf = np.empty(max(1, self.size))
+
+    def __len__(self) -> int:
+        return min(self._count, self._buf.size)
+
+    def push(self, x: float) -> float | None:
+        """Keep ``x``; return the value it overwrote, if the ring was full."""
+        i = self._count % self._buf.size
+        old = float(self._buf[i]) if self._count >= self._buf.size else None
+        self._buf[i] = x
+        self._count += 1
+        return old
+
+    def ordered(self) -> FloatArray:
+        """The values kept, oldest first (a copy)."""
+        if self._count <= self._buf.size:
+            return self._buf[: self._count].copy()
+        i = self._count % self._buf.size
+        return np.concatenate((self._buf[i:], self._buf[:i]))
+
+
+@dataclass(slots=True)
 class AnomalyLikelihood:
     learning: int = 150
     average: int = 10
     history: int = 8640
     refit: int = 100
     _recent: deque[float] = field(default_factory=deque)
-    _averages: deque[float] = field(default_factory=deque)
+    _averages: Ring = field(init=False)
     _fit: tuple[float, float] | None = None
     _seen: int = 0
     _prev_tail: float = 1.0
+
+    def __post_init__(self) -> None:
+        self._averages = Ring(self.history)
 
     def step(self, raw: float) -> float:
         """Score a raw anomaly score in [0, 1], then learn from it."""
@@ -76,14 +111,12 @@ class AnomalyLikelihood:
         return sum(self._recent) / len(self._recent)
 
     def _remember(self, avg: float) -> None:
-        self._averages.append(avg)
-        if len(self._averages) > self.history:
-            self._averages.popleft()
+        self._averages.push(avg)
 
     def _estimate(self) -> tuple[float, float]:
         """Mean and standard deviation of the averages after the first half of learning."""
         skip = max(0, self.learning // 2 - (self._seen - 1 - len(self._averages)))
-        a = np.fromiter(self._averages, dtype=np.float64)[skip:]
+        a = self._averages.ordered()[skip:]
         mean = max(float(a.mean()), MIN_MEAN) if a.size else MIN_MEAN
         var = max(float(a.var()), MIN_VARIANCE) if a.size else MIN_VARIANCE
         return mean, math.sqrt(var)
@@ -96,16 +129,18 @@ class MedianRatio:
     history: int = 8640
     scale: float = 6.0
     power: float = 2.0
-    _sorted: list[float] = field(default_factory=list)
-    _order: deque[float] = field(default_factory=deque)
+    _sorted: array[float] = field(default_factory=lambda: array("d"))
+    _order: Ring = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._order = Ring(self.history)
 
     def step(self, value: float) -> float:
         """Compare ``value`` with the median of the remembered ones (0 when none), then keep it."""
         raw = self._ratio(value)
         bisect.insort(self._sorted, value)
-        self._order.append(value)
-        if len(self._order) > self.history:
-            old = self._order.popleft()
+        old = self._order.push(value)
+        if old is not None:
             del self._sorted[bisect.bisect_left(self._sorted, old)]
         return raw
 

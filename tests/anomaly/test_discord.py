@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from gatewatch.anomaly.discord import DiscordDetector, SubsequenceDistance
-from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio, log_score
+from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio, Ring, log_score
 from gatewatch.anomaly.streaming import score_stream
 
 
@@ -97,3 +97,12 @@ def test_discord_detector_survives_nan_constant_and_short_series() -> None:
     assert np.isfinite(s).all()
     assert (s < 0.5).all()
     assert (score_stream(np.array([1.0, np.inf, 2.0]), DiscordDetector()) == 0).all()
+
+
+def test_ring_keeps_the_last_values_in_order_and_returns_what_it_overwrites() -> None:
+    r = Ring(3)
+    assert [r.push(v) for v in (1.0, 2.0, 3.0, 4.0, 5.0)] == [None, None, None, 1.0, 2.0]
+    assert len(r) == 3
+    assert r.ordered().tolist() == [3.0, 4.0, 5.0]
+    r.ordered()[0] = 99.0  # a copy
+    assert r.ordered().tolist() == [3.0, 4.0, 5.0]
