@@ -49,13 +49,14 @@ def test_likelihood_reports_the_first_red_row_of_a_run_then_yellow() -> None:
     assert min(burst[burst.index(max(burst)) + 1 :]) == pytest.approx(log_score(1e-3))
 
 
-@pytest.mark.parametrize("future", [1, 37, 600])
-def test_discord_detector_is_causal(future: int) -> None:
+@pytest.mark.parametrize(("future", "history"), [(1, 3000), (37, 3000), (600, 3000), (600, 100)])
+def test_discord_detector_is_causal(future: int, history: int) -> None:
     x = seasonal(1600)
     x[1000:1030] = 10.0
-    full = score_stream(x, DiscordDetector(learning=300))
+    full = score_stream(x, DiscordDetector(learning=300, history=history))  # 100: buffer wraps
     cut = 1600 - future
-    np.testing.assert_array_equal(score_stream(x[:cut], DiscordDetector(learning=300)), full[:cut])
+    past = score_stream(x[:cut], DiscordDetector(learning=300, history=history))
+    np.testing.assert_array_equal(past, full[:cut])  # appending the future changes no past score
 
 
 def test_discord_detector_flags_a_level_shift_at_once_and_then_keeps_quiet() -> None:
