@@ -65,6 +65,7 @@ class Alerting:
         )
         self.runtime.start()
         self.anomaly = AnomalyStage(self.cfg.anomaly)
+        self.anomaly.restore_models(self.cfg.state_db)
         self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db)
         if self.ticketing is not None:
             ticketing = self.ticketing
@@ -83,6 +84,8 @@ class Alerting:
                 await self._tick
         if self.runtime is not None:
             self.runtime.stop()
+        if self.anomaly is not None:
+            self._save_models(self.anomaly, self.clock())
 
     def reload(self, _old: Config, _new: Config) -> None:
         """ConfigReloader subscriber: swap the rules, or raise to keep the last good ones."""
@@ -111,6 +114,11 @@ class Alerting:
         if signals:
             self._emit(self._evaluate(lambda: runtime.on_readings(signals)))
         self._emit(self._evaluate(runtime.on_tick))
+        self._save_models(anomaly, now)
+
+    def _save_models(self, anomaly: AnomalyStage, now: float) -> None:
+        """Models trained since the last tick go to state.db (a failure is logged, not fatal)."""
+        self._guard(lambda: [anomaly.save_models(now)])
 
     def _evaluate(self, step: Callable[[], list[AlertEvent]]) -> list[AlertEvent]:
         """One rule evaluation, timed; the pending/firing counts refreshed after it."""

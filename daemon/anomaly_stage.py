@@ -4,7 +4,9 @@ The pipeline is pure and keeps its history in memory; after a restart it is
 warmed up from the local store (the vibration history the degradation
 forecast needs, ``window_days`` back), so a restart does not mean two weeks
 of cold start. Signals produced while warming up describe the past and are
-dropped; the next daily forecast speaks for the present.
+dropped; the next daily forecast speaks for the present. Trained models are
+kept in the state database (:mod:`gatewatch.daemon.anomaly_models`) and
+offered back at start, so the multivariate scorers need no new cold start.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import structlog
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.anomaly_config import AnomalySettings
+from gatewatch.daemon.anomaly_models import ModelStore
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.sqlite import connect_reader
 
@@ -30,6 +33,20 @@ class AnomalyStage:
         self.settings = settings
         self.pipeline = AnomalyPipeline(settings.degradation)
         self.signals = 0
+        self.models: ModelStore | None = None
+
+    def restore_models(self, state_db: Path) -> int:
+        """Offer the saved models to their scorers; from now on save each one it trains."""
+        self.models = ModelStore(state_db)
+        restored = self.models.restore(self.pipeline)
+        counts = self.models.counts
+        log.info("anomaly_models_restored", restored=restored, refused=counts.refused)
+        return restored
+
+    def save_models(self, now: float) -> int:
+        if self.models is None:
+            return 0
+        return self.models.save_changed(self.pipeline, now)
 
     def on_readings(self, readings: Iterable[Reading]) -> list[DerivedSignal]:
         out: list[DerivedSignal] = []
