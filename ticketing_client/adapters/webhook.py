@@ -65,6 +65,7 @@ def event_document(action: TicketAction, ticket_id: str | None, sent_at: float) 
 
 class WebhookAdapter:
     name = "webhook"
+    takes_attachments = False
 
     def __init__(
         self,
