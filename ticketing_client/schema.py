@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS local_ticket_attachments (
     ts REAL NOT NULL,
     name TEXT NOT NULL,
     content_type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS local_ticket_attachments_ticket

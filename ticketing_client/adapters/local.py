@@ -139,20 +139,20 @@ def _store_files(
     """The create's files beside the ticket, in the same transaction as the ticket."""
     for a in files:
         db.execute(
-            "INSERT INTO local_ticket_attachments (ticket_id, ts, name, content_type, data)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (ticket, now, a.name, a.content_type, a.data),
+            "INSERT INTO local_ticket_attachments (ticket_id, ts, name, content_type,"
+            " description, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket, now, a.name, a.content_type, a.description, a.data),
         )
 
 
 def attachments_of(conn: sqlite3.Connection, ticket_id: int) -> list[Attachment]:
     """A local ticket's files (for `gatewatch tickets show` and the status page)."""
     rows = conn.execute(
-        "SELECT name, content_type, data FROM local_ticket_attachments WHERE ticket_id = ?"
-        " ORDER BY id",
+        "SELECT name, content_type, data, description FROM local_ticket_attachments"
+        " WHERE ticket_id = ? ORDER BY id",
         (ticket_id,),
     )
-    return [Attachment(name, ctype, bytes(data)) for name, ctype, data in rows]
+    return [Attachment(name, ctype, bytes(data), what) for name, ctype, data, what in rows]
 
 
 def take(conn: sqlite3.Connection, ticket_id: int, owner: str, now: float) -> bool:
