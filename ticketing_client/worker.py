@@ -235,9 +235,11 @@ class Worker:
         except DeskError as exc:
             if not action.attachments:
                 raise
+            bare = attachments.without(action, f"{self.adapter.name} refused it")
+            # refused again without the file: not the file's fault; that error parks it
+            result = await deliver(self.adapter, bare, ticket_id, check_first=unknown)
             self._attachment_failed(q, f"{self.adapter.name} refused it: {exc.reason}")
-            action = attachments.without(action, f"{self.adapter.name} refused it")
-            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+            return result
         self._count_files("sent", len(action.attachments))
         return result
 

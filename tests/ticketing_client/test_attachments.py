@@ -103,7 +103,7 @@ class FileDesk:
     """An in-memory desk that records what it got; ``fail`` decides how a file fails."""
 
     takes_attachments: bool = True
-    fail: str = ""  # "", "reject" (4xx for files), "5xx", "unreachable"
+    fail: str = ""  # "", "reject" (4xx for files), "reject-all", "5xx", "unreachable"
     name: str = "fake"
     created: list[TicketAction] = field(default_factory=list)
 
@@ -112,6 +112,8 @@ class FileDesk:
             raise RejectedError("HTTP 413 from /ticket: attachment too large")
         if action.attachments and self.fail == "5xx":
             raise RetryableError("HTTP 502 from /ticket: bad gateway")
+        if self.fail == "reject-all":
+            raise RejectedError("HTTP 403 from /ticket: no permission")
         if self.fail == "unreachable":
             raise RetryableError("cannot reach desk: ConnectError", maybe_delivered=False)
         self.created.append(action)
@@ -214,3 +216,16 @@ def test_events_without_files_are_untouched(tmp_path: Path) -> None:
 def _all_actions(desk: Desk) -> list[TicketAction]:
     rows = desk.conn.execute("SELECT payload FROM ticket_outbox ORDER BY id")
     return [TicketAction.from_json(p) for (p,) in rows]
+
+
+def test_a_refusal_that_is_not_the_files_fault_parks_without_blaming_the_file(
+    tmp_path: Path,
+) -> None:
+    desk, fake = open_desk(tmp_path), FileDesk(fail="reject-all")
+    desk.event(pump())
+    worker = desk.worker(fake)
+    with capture_logs() as logs:
+        _rounds(desk, worker, 1)
+    assert fake.created == [] and desk.counts() == {"parked": 1}
+    assert worker.stats.attachments == {}
+    assert not [e for e in logs if e["event"] == "ticket_attachment_failed"]
