@@ -68,9 +68,12 @@ class Alerting:
         self.anomaly.restore_models(self.cfg.state_db)
         self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db)
         if self.ticketing is not None:
-            ticketing = self.ticketing
-            # outbox rows and the engine state that caused them: one transaction
-            self.runtime.sink = lambda events, state: ticketing.submit(events, also=state)
+            ticketing, anomaly = self.ticketing, self.anomaly
+            # outbox rows (with a predictive ticket's trend plot) and the engine state that
+            # caused them: one transaction
+            self.runtime.sink = lambda events, state: ticketing.submit(
+                anomaly.with_evidence(events), also=state
+            )
         p.ingest.listeners.append(self._on_readings)
         self._tick = asyncio.get_running_loop().create_task(self._ticker(), name="rules-tick")
 

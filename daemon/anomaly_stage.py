@@ -7,6 +7,10 @@ of cold start. Signals produced while warming up describe the past and are
 dropped; the next daily forecast speaks for the present. Trained models are
 kept in the state database (:mod:`gatewatch.daemon.anomaly_models`) and
 offered back at start, so the multivariate scorers need no new cold start.
+
+A predictive event that opens a ticket gets its evidence attached here (the
+trend plot of the forecast that fired it, ``trend.png``), on its way from the
+rules to the ticketing outbox: rules/ stays pure and never sees the bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -21,11 +26,13 @@ from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.anomaly_config import AnomalySettings
 from gatewatch.daemon.anomaly_models import ModelStore
+from gatewatch.rules.events import AlertEvent, Attachment, EventKind
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.sqlite import connect_reader
 
 log = structlog.get_logger("gatewatch.anomaly")
 WARM_METRICS = ("%rms%",)  # what the degradation forecast tracks
+TREND_PLOT = "trend.png"
 
 
 class AnomalyStage:
@@ -61,6 +68,24 @@ class AnomalyStage:
         self.signals += len(out)
         return out
 
+    def with_evidence(self, events: list[AlertEvent]) -> list[AlertEvent]:
+        """The events, a predictive one that opens a ticket with its trend plot attached."""
+        return [self._evidence(ev) if _opens_predictive(ev) else ev for ev in events]
+
+    def _evidence(self, ev: AlertEvent) -> AlertEvent:
+        assert ev.asset is not None
+        tracker = self.pipeline.trackers.get((ev.site, ev.asset.id))
+        try:
+            png = None if tracker is None else tracker.trend_png()
+        except Exception:  # a plotting bug must not cost the ticket
+            log.exception("trend_plot_failed", incident=ev.incident_key)
+            return ev
+        if png is None:
+            log.info("trend_plot_unavailable", incident=ev.incident_key, note="no forecast yet")
+            return ev
+        plot = Attachment(TREND_PLOT, "image/png", png, "trend plot")
+        return replace(ev, attachments=(*ev.attachments, plot))
+
     def warm_up(self, store_path: Path, state_path: Path, now: float | None = None) -> int:
         """Replay the recent vibration history from the store; returns readings replayed."""
         if not store_path.exists():
@@ -85,3 +110,7 @@ class AnomalyStage:
             status=self.pipeline.status(),
         )
         return n
+
+
+def _opens_predictive(ev: AlertEvent) -> bool:
+    return ev.predictive and ev.kind is EventKind.FIRED and ev.asset is not None

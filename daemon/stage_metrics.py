@@ -150,6 +150,15 @@ class StageCollector(Collector):
         failed.add_metric([self.adapter, "retried"], stats.retried)
         failed.add_metric([self.adapter, "parked"], stats.parked)
         yield failed
+        files = CounterMetricFamily(
+            "gatewatch_ticket_attachments",
+            "files of delivered creates (trend plots): sent, unsupported by the desk (the"
+            " ticket text says so) or failed (the ticket went without them)",
+            labels=["adapter", "outcome"],
+        )
+        for outcome in ("sent", "unsupported", "failed"):
+            files.add_metric([self.adapter, outcome], stats.attachments.get(outcome, 0))
+        yield files
         escalations = CounterMetricFamily(
             "gatewatch_ticket_escalations",
             "escalations delivered to the desk (SLA levels and engine escalations), by rule",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
-from gatewatch.ticketing_client import render
+from gatewatch.ticketing_client import attachments, render
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 
 
@@ -108,8 +108,9 @@ def _create(event: AlertEvent, tickets: dict[str, str]) -> Step:
         title=event.title,
         last_update=event.ts,
     )
-    body = render.body(event, tickets)
-    return new, [_action(ActionKind.CREATE, event, body, priority=event.priority)]
+    files, body = attachments.fit(event.attachments, render.body(event, tickets))
+    create = _action(ActionKind.CREATE, event, body, priority=event.priority, attachments=files)
+    return new, [create]
 
 
 def _reopen(state: IncidentState, event: AlertEvent) -> Step:

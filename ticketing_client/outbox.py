@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import structlog
 from gatewatch.rules.events import AlertEvent, Escalation, TicketPolicy
 from gatewatch.ticketing_client.actions import QueuedAction, TicketAction
+from gatewatch.ticketing_client.attachments import MAX_BYTES, too_large
 from gatewatch.ticketing_client.lifecycle import (
     IncidentState,
     Status,
@@ -26,6 +28,7 @@ from gatewatch.ticketing_client.lifecycle import (
 )
 
 Db = sqlite3.Connection | sqlite3.Cursor
+log = structlog.get_logger("gatewatch.ticketing")
 
 
 @contextmanager
@@ -126,11 +129,25 @@ def add_actions(db: Db, actions: list[TicketAction], created: float) -> list[int
 
 def enqueue(db: Db, event: AlertEvent, now: float | None = None) -> list[int]:
     """Apply one AlertEvent to its incident; queue the resulting actions (no commit)."""
+    _log_oversized(event)
     state = load_state(db, event.incident_key)
     new, actions = on_event(state, event, ticket_ids(db, event.related))
     if new is not None and new != state:
         save_state(db, new)
     return add_actions(db, actions, event.ts if now is None else now)
+
+
+def _log_oversized(event: AlertEvent) -> None:
+    for a in event.attachments:
+        if (why := too_large(a)) is not None:
+            log.warning(
+                "ticket_attachment_too_large",
+                incident=event.incident_key,
+                attachment=a.name,
+                bytes=len(a.data),
+                cap=MAX_BYTES,
+                note=f"not queued: {why}; the ticket text says so",
+            )
 
 
 def enqueue_due_escalations(db: Db, now: float) -> list[int]:

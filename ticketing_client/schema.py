@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS local_ticket_notes (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS local_ticket_notes_ticket ON local_ticket_notes (ticket_id);
+CREATE TABLE IF NOT EXISTS local_ticket_attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+    ts REAL NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS local_ticket_attachments_ticket
+    ON local_ticket_attachments (ticket_id);
 """
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
-from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client import attachments, outbox
 from gatewatch.ticketing_client.actions import ActionKind, QueuedAction, TicketAction
 from gatewatch.ticketing_client.adapters.base import Adapter
 from gatewatch.ticketing_client.errors import DeskError, RejectedError, RetryableError
@@ -27,6 +27,7 @@ from gatewatch.ticketing_client.retry import RetryPolicy
 log = structlog.get_logger("gatewatch.ticketing")
 KEEP_DONE = 7 * 86_400.0  # delivered and dropped actions stay visible this long
 PRUNE_EVERY = 3600.0
+ATTACH_TRIES = 3  # attempts of a create with its files before it goes without them
 
 
 @dataclass
@@ -40,6 +41,9 @@ class WorkerStats:
     # escalations delivered, by rule (the incident key's prefix); replaced, not mutated,
     # so a metrics scrape on another thread never sees it change size
     escalations_by_rule: dict[str, int] = field(default_factory=dict)
+    # files of delivered creates, by outcome: sent, unsupported (the desk takes none),
+    # failed (refused, or still failing after ATTACH_TRIES: the ticket went without)
+    attachments: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,11 @@ async def deliver(
     else:
         await adapter.comment(ticket_id, action)
     return Delivery(ticket_id)
+
+
+def _desk_answered(error: str) -> bool:
+    """The last attempt failed with an answer (5xx...), not with the desk out of reach."""
+    return not error.startswith(("cannot reach", "timeout"))
 
 
 class Worker:
@@ -205,7 +214,7 @@ class Worker:
                 outbox.mark_started(self.conn, q.id, self.clock())
         unknown = q.attempt_started is not None  # an earlier attempt ended without an answer
         try:
-            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+            result = await self._send(q, ticket_id, unknown)
         except RetryableError as exc:
             self._retry(q, exc)
         except DeskError as exc:
@@ -215,6 +224,53 @@ class Worker:
             self._retry(q, RetryableError(f"internal error: {exc!r}"))
         else:
             self._delivered(q, result)
+
+    async def _send(self, q: QueuedAction, ticket_id: str | None, unknown: bool) -> Delivery:
+        """Deliver; a file never blocks its ticket: refused -> the action again without it."""
+        action = self._for_desk(q)
+        try:
+            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+        except RetryableError:
+            raise
+        except DeskError as exc:
+            if not action.attachments:
+                raise
+            bare = attachments.without(action, f"{self.adapter.name} refused it")
+            # refused again without the file: not the file's fault; that error parks it
+            result = await deliver(self.adapter, bare, ticket_id, check_first=unknown)
+            self._attachment_failed(q, f"{self.adapter.name} refused it: {exc.reason}")
+            return result
+        self._count_files("sent", len(action.attachments))
+        return result
+
+    def _for_desk(self, q: QueuedAction) -> TicketAction:
+        """The action as this desk gets it: without files it cannot take or keeps failing on."""
+        action = q.action
+        if not action.attachments:
+            return action
+        if not self.adapter.takes_attachments:
+            self._count_files("unsupported", len(action.attachments))
+            return attachments.without(action, attachments.unsupported(self.adapter.name))
+        if q.attempts >= ATTACH_TRIES and _desk_answered(q.last_error):
+            self._attachment_failed(q, f"{q.attempts} attempts failed: {q.last_error}")
+            return attachments.without(action, f"{q.attempts} attempts with it failed")
+        return action
+
+    def _attachment_failed(self, q: QueuedAction, reason: str) -> None:
+        self._count_files("failed", len(q.action.attachments))
+        log.error(
+            "ticket_attachment_failed",
+            action_id=q.id,
+            incident=q.action.incident_key,
+            attachments=[a.name for a in q.action.attachments],
+            reason=reason,
+            note="the ticket goes without it; its text says so",
+        )
+
+    def _count_files(self, outcome: str, n: int) -> None:
+        if n:
+            counts = self.stats.attachments
+            self.stats.attachments = {**counts, outcome: counts.get(outcome, 0) + n}
 
     def _settled(self, q: QueuedAction) -> bool:
         if q.attempt_started is None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from gatewatch.daemon.stage_metrics import OutboxHealth, read_figures
+from gatewatch.daemon.stage_metrics import OutboxHealth, StageCollector, read_figures
 from gatewatch.ticketing_client.schema import connect_state
+from gatewatch.ticketing_client.worker import WorkerStats
 from gateway_process import Gateway, wait_for
 from servers import Mosquitto, free_port, publish_many
 
@@ -38,6 +40,7 @@ def test_a_rope_break_moves_the_alert_and_ticket_figures(
         assert m["gatewatch_outbox_oldest_age_seconds"] == 0
         assert m['gatewatch_tickets_open{priority="P1"}'] == 1
         assert m['gatewatch_ticket_action_failures_total{adapter="local",result="parked"}'] == 0
+        assert m['gatewatch_ticket_attachments_total{adapter="local",outcome="sent"}'] == 0
         assert m["gatewatch_rule_evaluation_seconds_count"] >= 1
         assert m["gatewatch_rule_evaluation_seconds_sum"] > 0
         assert gw.healthz()[0] == 200
@@ -106,3 +109,13 @@ def test_an_unreachable_desk_turns_healthz_503_naming_the_outbox(
         assert m['gatewatch_health_check_ok{check="outbox"}'] == 0
     finally:
         assert gw.stop() == 0
+
+
+def test_attachment_outcomes_are_exported_per_adapter(tmp_path: Path) -> None:
+    stats = WorkerStats(attachments={"sent": 3, "failed": 1})
+    alerting = SimpleNamespace(alert_counts={}, event_counts={})
+    collector = StageCollector(tmp_path / "state.db", "rt", lambda: stats, alerting)  # type: ignore[arg-type]
+    [family] = [f for f in collector._deliveries() if f.name == "gatewatch_ticket_attachments"]
+    got = {s.labels["outcome"]: s.value for s in family.samples if s.name.endswith("_total")}
+    assert got == {"sent": 3, "unsupported": 0, "failed": 1}
+    assert {s.labels["adapter"] for s in family.samples} == {"rt"}
