@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +29,11 @@ def register(subparsers: Any) -> None:
         default="all",
         help="SKAB only: one of gatewatch-similarity, gatewatch-asset-model (default: all)",
     )
+    ev.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="SKAB only: re-run the protocol with each global parameter moved, one at a time",
+    )
     ev.add_argument("--json", action="store_true")
     bench = _bench_subparsers(subparsers)
     if bench is not None:
@@ -46,6 +52,8 @@ def _bench_subparsers(subparsers: Any) -> Any:
 
 def dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "anomaly" and args.anomaly_cmd == "evaluate":
+        if args.sensitivity:
+            return _sensitivity(args.dataset, args.data, as_json=args.json)
         return _evaluate(args.dataset, args.data, args.detector, as_json=args.json)
     if args.command == "bench" and getattr(args, "bench", None) == "anomaly":
         from gatewatch.daemon.bench_anomaly import run_bench
@@ -116,6 +124,39 @@ def _skab_run(files: list[Any], normal: Any, settings: SkabSettings) -> dict[str
 
 def _jsonable(params: dict[str, object]) -> dict[str, object]:
     return {k: v if isinstance(v, int | float | str | None) else repr(v) for k, v in params.items()}
+
+
+def _sensitivity(dataset: str, data: Path, *, as_json: bool) -> int:
+    from gatewatch.anomaly.sensitivity import skab_sensitivity
+    from gatewatch.daemon.anomaly_data import DatasetError, read_skab
+
+    if dataset != "skab":
+        print("error: --sensitivity is for --dataset skab", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        rows = [_finite(asdict(r)) for r in skab_sensitivity(read_skab(data))]
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    doc = {"dataset": "skab", "data": str(data), "detector": "gatewatch-similarity", "rows": rows}
+    print(json.dumps(doc) if as_json else _sweep_table(rows))
+    return EXIT_OK
+
+
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity: an unbounded parameter value is written as the string "inf"."""
+    return {k: "inf" if isinstance(v, float) and math.isinf(v) else v for k, v in row.items()}
+
+
+def _sweep_table(rows: list[dict[str, Any]]) -> str:
+    cols = ("f1", "far", "mar", "nab_standard", "nab_low_fp", "nab_low_fn")
+    head = f"{'parameter':<20}{'value':>8}  " + "".join(f"{c:>14}" for c in cols)
+    lines = ["gatewatch-similarity: one global parameter moved at a time (* = default)", head]
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        cells = "".join(f"{r[c]:>14.2f}" if c != "f1" else f"{r[c]:>14.3f}" for c in cols)
+        lines.append(f"{r['parameter']:<20}{float(r['value']):>8g}{mark} " + cells)
+    return "\n".join(lines)
 
 
 def _nab_doc(data: Path) -> dict[str, Any]:

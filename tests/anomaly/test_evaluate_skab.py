@@ -15,6 +15,7 @@ from gatewatch.anomaly.evaluate import (
     evaluate_skab,
     skab_predict,
 )
+from gatewatch.anomaly.sensitivity import skab_sensitivity
 from gatewatch.anomaly.similarity import SimilarityModel
 
 
@@ -80,3 +81,16 @@ def test_both_detectors_find_a_six_sigma_fault_and_report_the_protocol_counts() 
 def test_debounce_needs_that_many_disagreeing_rows_in_a_row() -> None:
     raw = np.array([0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1], bool)
     assert debounce(raw, 3).astype(int).tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
+
+
+def test_sensitivity_moves_one_parameter_and_marks_the_default() -> None:
+    files = [skab_file(5)]
+    rows = skab_sensitivity(files, {"margin": (1.0, 50.0), "debounce": (5,)})
+    assert [(r.parameter, r.value, r.default) for r in rows] == [
+        ("margin", 1.0, True),
+        ("margin", 50.0, False),
+        ("debounce", 5, True),
+    ]
+    plain = evaluate_skab(files, SkabSettings())
+    assert (rows[0].f1, rows[0].nab_standard) == (plain.f1, plain.changepoint[0].score)
+    assert rows[1].mar == 100.0  # a threshold 50x the training level misses everything

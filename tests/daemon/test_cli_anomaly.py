@@ -175,3 +175,30 @@ def test_skab_one_detector_by_name_and_an_unknown_name_is_invalid_input(
     assert doc["settings"]["gatewatch-asset-model"]["margin"] == 1.5
     assert main([*args, "--detector", "nope"]) == 1
     assert "unknown SKAB detector 'nope'" in capsys.readouterr().err
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"not JSON: {name}")
+
+
+def test_skab_sensitivity_sweeps_each_parameter_around_its_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_skab_file(tmp_path / "valve1" / "0.csv", 5)
+    args = ["anomaly", "evaluate", "--dataset", "skab", "--data", str(tmp_path), "--sensitivity"]
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=_no_constants)
+    rows = doc["rows"]
+    params = {r["parameter"] for r in rows}
+    assert {"margin", "smooth", "max_variance_ratio", "debounce"} <= params
+    for p in params:  # exactly one default per parameter, and it scores as the plain run
+        assert sum(r["default"] for r in rows if r["parameter"] == p) == 1
+    defaults = {(r["f1"], r["far"]) for r in rows if r["default"]}
+    assert len(defaults) == 1
+    margins = [r for r in rows if r["parameter"] == "margin"]
+    assert margins[0]["far"] >= margins[-1]["far"]  # a lower threshold never alarms less
+    assert main(args) == 0
+    assert "(* = default)" in capsys.readouterr().out
+    nab = ["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path), "--sensitivity"]
+    assert main(nab) == 1
+    assert "--sensitivity is for --dataset skab" in capsys.readouterr().err
