@@ -102,11 +102,13 @@ class SkabSettings:
         return self.make() if self.make is not None else SKAB_DETECTORS[self.detector]()
 
 
-def skab_predict(f: SkabFile, s: SkabSettings) -> NDArray[np.bool_]:
+def skab_predict(
+    f: SkabFile, s: SkabSettings, train_rows: int = SKAB_TRAIN_ROWS
+) -> NDArray[np.bool_]:
     """0/1 anomaly prediction for rows 400 onward, from a model fit on rows [:400]."""
-    model = s.model().fit(f.x[:SKAB_TRAIN_ROWS])
+    model = s.model().fit(f.x[:train_rows])
     raw = np.asarray(model.score_samples(f.x) > 1.0)
-    return debounce(raw, s.debounce)[SKAB_TRAIN_ROWS:]
+    return debounce(raw, s.debounce)[train_rows:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +162,11 @@ class FalseAlarms:
     alarm_episodes: int
 
 
-def skab_false_alarms(f: SkabFile, settings: SkabSettings | None = None) -> FalseAlarms:
-    """Same pipeline as the benchmark: fit on rows [:400], count alarms on the rest."""
-    pred = skab_predict(f, settings or SkabSettings())
+def skab_false_alarms(
+    f: SkabFile, settings: SkabSettings | None = None, train_rows: int = SKAB_TRAIN_ROWS
+) -> FalseAlarms:
+    """Same pipeline as the benchmark: fit on rows [:train_rows], count alarms on the rest."""
+    pred = skab_predict(f, settings or SkabSettings(), train_rows)
     episodes = int(np.sum(np.diff(np.r_[0, pred.astype(np.int8)]) == 1))
     return FalseAlarms(int(pred.size), 100.0 * float(pred.mean()) if pred.size else 0.0, episodes)
 

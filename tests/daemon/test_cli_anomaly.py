@@ -127,6 +127,8 @@ def test_skab_valve1_follows_the_protocol_and_prints_the_subset_table(
     assert ours["f1"] > 0.78
     assert ours["nab_standard"] > SKAB_VALVE1["MSCRED"][3] > SKAB_FULL["MSCRED"][3]
     assert ours["far_pct"] < before["far_pct"]
+    # anomaly-free.csv drifts for its first half hour: a longer fit than 400 rows covers it
+    assert doc["anomaly_free_longer_fit_pct"]["gatewatch-similarity"]["4000"] < 5.0
 
 
 @pytest.mark.slow
