@@ -91,3 +91,16 @@ def test_missing_state_db_is_invalid_input(
 ) -> None:
     assert main(["outbox", "list", "--state-db", str(tmp_path / "none.db")]) == 1
     assert "no state database" in capsys.readouterr().err
+
+
+def test_tickets_take_acknowledges_a_local_ticket(
+    state_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "tickets", "take", "1", "--owner", "alice", "--state-db", str(state_db))
+    assert code == 0 and "alice" in out
+    code, out = run(capsys, "tickets", "show", "1", "--state-db", str(state_db), "--json")
+    ticket = json.loads(out)["local_ticket"]
+    assert (ticket["owner"], ticket["status"]) == ("alice", "open")
+    code = main(["tickets", "take", "99", "--owner", "bob", "--state-db", str(state_db)])
+    assert code == 1 and "no local ticket 99" in capsys.readouterr().err
+    assert main(["tickets", "take", "1", "--owner", " ", "--state-db", str(state_db)]) == 1
