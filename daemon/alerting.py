@@ -64,9 +64,10 @@ class Alerting:
             settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site, clock=self.clock
         )
         self.runtime.start()
+        self._count_alerts()  # restored alerts count from the start, not from the first tick
         self.anomaly = AnomalyStage(self.cfg.anomaly)
         self.anomaly.restore_models(self.cfg.state_db)
-        self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db)
+        self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db, now=self.clock())
         if self.ticketing is not None:
             ticketing, anomaly = self.ticketing, self.anomaly
             # outbox rows (with a predictive ticket's trend plot) and the engine state that

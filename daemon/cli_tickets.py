@@ -18,6 +18,7 @@ from typing import Any
 
 from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client.adapters import local
 from gatewatch.ticketing_client.adapters.local import attachments_of
 from gatewatch.ticketing_client.schema import connect_state
 
@@ -41,6 +42,12 @@ def register(sub: Any) -> None:
         "--save-attachments", type=Path, metavar="DIR", help="write the ticket's files here"
     )
     _db_args(show)
+    take = tsub.add_parser(
+        "take", help="a technician takes a local ticket (acknowledges it; stops SLA escalation)"
+    )
+    take.add_argument("ticket", type=int, help="local ticket id (see tickets list)")
+    take.add_argument("--owner", required=True, help="who takes it")
+    _db_args(take)
     box = sub.add_parser("outbox", help="pending and parked ticket actions")
     bsub = box.add_subparsers(dest="outbox_cmd", required=True)
     ls = bsub.add_parser("list", help="pending and parked actions (--all: also delivered)")
@@ -132,6 +139,8 @@ def _incidents(conn: sqlite3.Connection, key: str | None = None) -> list[dict[st
 def _tickets(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     if args.tickets_cmd == "show":
         return _show(conn, args.ref, args.json, args.save_attachments)
+    if args.tickets_cmd == "take":
+        return _take(conn, args.ticket, args.owner, args.json)
     docs = _incidents(conn)
     local = _local_tickets(conn)
     head = ("INCIDENT", "STATUS", "PRIO", "BACKEND", "TICKET", "REOPENS", "ESC", "ACK", "QUEUED")
@@ -150,6 +159,21 @@ def _tickets(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
         for d in docs
     ]
     _emit({"incidents": docs, "local_tickets": local}, rows, head, args.json)
+    return EXIT_OK
+
+
+def _take(conn: sqlite3.Connection, ticket: int, owner: str, as_json: bool) -> int:
+    """The local desk's acknowledgement; the daemon's ack poll records it for the SLA."""
+    if not owner.strip():
+        print("error: --owner must name who takes the ticket", file=sys.stderr)
+        return EXIT_INVALID
+    with outbox.transaction(conn):
+        taken = local.take(conn, ticket, owner.strip(), time.time())
+    if not taken:
+        print(f"error: no local ticket {ticket}; see `gatewatch tickets list`", file=sys.stderr)
+        return EXIT_INVALID
+    doc = _local_tickets(conn, ticket)[0]
+    _emit(doc, [(doc["id"], doc["status"], doc["owner"])], ("TICKET", "STATUS", "OWNER"), as_json)
     return EXIT_OK
 
 

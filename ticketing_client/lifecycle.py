@@ -35,6 +35,7 @@ class IncidentState:
     escalation_level: int = 0  # SLA levels already enqueued
     acknowledged: bool = False
     last_update: float = 0.0
+    acknowledged_at: float | None = None  # when a person took it (read from the desk)
 
 
 def _summary(event: AlertEvent) -> dict[str, object]:
@@ -127,6 +128,7 @@ def _reopen(state: IncidentState, event: AlertEvent) -> Step:
         reopen_count=count,
         escalation_level=0,
         acknowledged=False,
+        acknowledged_at=None,
         last_update=event.ts,
     )
     text = render.reopen_text(event, count, escalate=escalate)

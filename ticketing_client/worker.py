@@ -88,6 +88,20 @@ def _desk_answered(error: str) -> bool:
     return not error.startswith(("cannot reach", "timeout"))
 
 
+def notify_ack(observers: list[Callable[[outbox.Ack], None]], ack: outbox.Ack) -> None:
+    log.info(
+        "ticket_acknowledged",
+        incident=ack.incident_key,
+        priority=f"P{ack.priority}",
+        seconds=round(ack.seconds, 1),
+    )
+    for observe in observers:
+        try:
+            observe(ack)
+        except Exception:  # a metrics hook must not stop deliveries
+            log.exception("ack_observer_failed", incident=ack.incident_key)
+
+
 class Worker:
     """``start()`` / ``await stop()`` in the daemon; ``notify()`` after enqueueing."""
 
@@ -116,6 +130,9 @@ class Worker:
         self.create_settle = create_settle
         self.rng = rng or random.Random()
         self.stats = WorkerStats()
+        # told once per acknowledged ticket (here when an SLA check finds it taken, and
+        # by the AckPoller): the time-to-acknowledge histogram of /metrics
+        self.ack_observers: list[Callable[[outbox.Ack], None]] = []
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -291,7 +308,7 @@ class Worker:
 
     def _delivered(self, q: QueuedAction, result: Delivery) -> None:
         with self.lock, outbox.transaction(self.conn):
-            outbox.mark_done(
+            ack = outbox.mark_done(
                 self.conn,
                 q,
                 self.clock(),
@@ -303,6 +320,8 @@ class Worker:
                 self._desk_failing = False
                 released = outbox.release_backoff(self.conn, self.clock())
                 log.info("ticket_desk_recovered", released=released)
+        if ack is not None:
+            notify_ack(self.ack_observers, ack)
         kind = str(q.action.kind)
         self.stats.delivered += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1

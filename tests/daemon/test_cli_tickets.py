@@ -114,3 +114,16 @@ def test_tickets_show_lists_and_saves_the_trend_plot(
     assert (tmp_path / "files" / "ticket-2-trend.png").read_bytes() == png
     code, out = run(capsys, "tickets", "show", "1", "--state-db", str(state_db), "--json")
     assert json.loads(out)["attachments"] == []
+
+
+def test_tickets_take_acknowledges_a_local_ticket(
+    state_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "tickets", "take", "1", "--owner", "alice", "--state-db", str(state_db))
+    assert code == 0 and "alice" in out
+    code, out = run(capsys, "tickets", "show", "1", "--state-db", str(state_db), "--json")
+    ticket = json.loads(out)["local_ticket"]
+    assert (ticket["owner"], ticket["status"]) == ("alice", "open")
+    code = main(["tickets", "take", "99", "--owner", "bob", "--state-db", str(state_db)])
+    assert code == 1 and "no local ticket 99" in capsys.readouterr().err
+    assert main(["tickets", "take", "1", "--owner", " ", "--state-db", str(state_db)]) == 1
