@@ -11,10 +11,10 @@ Drift screen: a channel whose training window is dominated by slow
 variation (a motor or fluid temperature warming up, say) has a normal range
 that the window cannot show, and any later level looks new to a level-based
 model: on SKAB such channels alone raise most of the false alarms. The
-screen measures each channel's variance ratio, ``block * var(block means) /
-var(rows)`` over consecutive blocks of ``block`` rows (about 1 for white
-noise, up to ``block`` for a smooth trend), and leaves channels above
-``max_variance_ratio`` out of the model. ``columns_`` names those kept; if
+screen measures each channel's slow share, ``var(block means) / var(rows)``
+over consecutive blocks of ``block`` rows (about ``1 / block`` for white
+noise, near 1 for a smooth trend), and leaves channels above
+``max_slow_share`` out of the model. ``columns_`` names those kept; if
 none passes, the one with the lowest ratio is kept.
 
 Estimator contract: parameters stored as given in ``__init__``; ``fit``
@@ -31,8 +31,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.neighbors import NearestNeighbors
 
 
-def variance_ratio(x: FloatArray, block: int) -> FloatArray:
-    """Per column: ``block * var(means of consecutive blocks) / var(rows)`` (1 = white noise).
+def slow_share(x: FloatArray, block: int) -> FloatArray:
+    """Per column: ``var(means of consecutive blocks) / var(rows)`` (``1 / block`` = white noise).
 
     Constant columns get 0. Needs at least two whole blocks.
     """
@@ -43,13 +43,13 @@ def variance_ratio(x: FloatArray, block: int) -> FloatArray:
     means = x[:n].reshape(-1, block, x.shape[1]).mean(axis=1)
     total = x[:n].var(axis=0)
     safe = np.where(total > 0, total, 1.0)
-    return np.asarray(np.where(total > 0, block * means.var(axis=0) / safe, 0.0))
+    return np.asarray(np.where(total > 0, means.var(axis=0) / safe, 0.0))
 
 
-def steady_columns(x: FloatArray, block: int, max_ratio: float) -> NDArray[np.int64]:
-    """Indices of the columns whose variance ratio is at most ``max_ratio`` (at least one)."""
-    ratio = variance_ratio(x, block)
-    keep = np.flatnonzero(ratio <= max_ratio)
+def steady_columns(x: FloatArray, block: int, max_share: float) -> NDArray[np.int64]:
+    """Indices of the columns whose slow share is at most ``max_share`` (at least one)."""
+    ratio = slow_share(x, block)
+    keep = np.flatnonzero(ratio <= max_share)
     return keep if keep.size else np.array([int(np.argmin(ratio))], dtype=np.int64)
 
 
@@ -74,14 +74,14 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         margin: float = 1.0,
         smooth: int = 5,
         block: int = 20,
-        max_variance_ratio: float = 10.0,
+        max_slow_share: float = 0.5,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.quantile = quantile
         self.margin = margin
         self.smooth = smooth
         self.block = block
-        self.max_variance_ratio = max_variance_ratio
+        self.max_slow_share = max_slow_share
 
     def fit(self, x_in: FloatArray, y: object = None) -> SimilarityModel:
         """Learn the memory and the threshold from healthy rows only (``y`` is ignored)."""
@@ -90,7 +90,7 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         if x.shape[0] < need:
             raise ValueError(f"need at least {need} finite rows to fit, got {x.shape[0]}")
         self.n_features_in_ = x.shape[1]
-        self.columns_ = steady_columns(x, self.block, self.max_variance_ratio)
+        self.columns_ = steady_columns(x, self.block, self.max_slow_share)
         kept = x[:, self.columns_]
         self.center_ = np.median(kept, axis=0)
         std = kept.std(axis=0)

@@ -105,6 +105,7 @@ def _skab_doc(data: Path, detector: str) -> dict[str, Any]:
         "changepoint_detail": {
             n: [asdict(c) for c in r["report"].changepoint] for n, r in runs.items()
         },
+        "per_file": {n: _per_file(r["report"]) for n, r in runs.items()},
         "anomaly_free_check": {n: r["anomaly_free"] for n, r in runs.items()} if normal else None,
         "anomaly_free_longer_fit_pct": (
             {n: r["anomaly_free_longer_fit"] for n, r in runs.items()} if normal else None
@@ -131,6 +132,13 @@ def _skab_run(files: list[Any], normal: Any, settings: SkabSettings) -> dict[str
         }
         if normal
         else None,
+    }
+
+
+def _per_file(report: SkabReport) -> dict[str, dict[str, float]]:
+    return {
+        name: {"f1": round(o.f1, 2), "far_pct": round(o.far, 2), "mar_pct": round(o.mar, 2)}
+        for name, o in report.per_file.items()
     }
 
 

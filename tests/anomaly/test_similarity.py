@@ -5,8 +5,8 @@ import pytest
 from gatewatch.anomaly.similarity import (
     SimilarityModel,
     causal_mean,
+    slow_share,
     steady_columns,
-    variance_ratio,
 )
 from sklearn.base import clone
 
@@ -20,22 +20,22 @@ def healthy(rows: int, seed: int = 0) -> np.ndarray:
     ) + rng.normal(0, 0.05, (rows, 3))
 
 
-def test_variance_ratio_by_hand() -> None:
+def test_slow_share_by_hand() -> None:
     x = np.array([[0.0, 5.0], [0.0, 5.0], [1.0, 5.0], [1.0, 5.0]])
-    # blocks of 2: means 0 and 1 (var 0.25), rows var 0.25 -> 2 * 0.25 / 0.25; constant -> 0
-    assert variance_ratio(x, 2).tolist() == [2.0, 0.0]
+    # blocks of 2: means 0 and 1 (var 0.25), rows var 0.25 -> 0.25 / 0.25; constant -> 0
+    assert slow_share(x, 2).tolist() == [1.0, 0.0]
     white = np.random.default_rng(1).normal(size=(4000, 1))
-    assert variance_ratio(white, 20)[0] == pytest.approx(1.0, abs=0.3)
+    assert slow_share(white, 20)[0] == pytest.approx(1 / 20, abs=0.015)
     with pytest.raises(ValueError, match="two blocks of 20 rows"):
-        variance_ratio(white[:30], 20)
+        slow_share(white[:30], 20)
 
 
 def test_steady_columns_leave_out_a_smooth_trend_but_keep_at_least_one() -> None:
     rng = np.random.default_rng(2)
     ramp = np.linspace(70, 80, 400) + rng.normal(0, 0.05, 400)
     x = np.column_stack([rng.normal(size=400), ramp, rng.normal(size=400)])
-    assert steady_columns(x, 20, 10.0).tolist() == [0, 2]
-    assert steady_columns(x[:, [1]], 20, 10.0).tolist() == [0]
+    assert steady_columns(x, 20, 0.5).tolist() == [0, 2]
+    assert steady_columns(x[:, [1]], 20, 0.5).tolist() == [0]
 
 
 def test_causal_mean_by_hand() -> None:
