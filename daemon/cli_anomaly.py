@@ -230,4 +230,19 @@ def _table(doc: dict[str, Any]) -> str:
     lines.append(f"published: {doc['published_title']}")
     for name, row in doc["published"].items():
         lines.append(f"  {name:<34}" + "".join(f"{row[c]:>20}" for c in cols))
+    if doc["dataset"] == "skab":
+        lines.append(_skab_best(doc["published"]))
     return "\n".join(lines)
+
+
+LOWER_IS_BETTER = frozenset({"far_pct", "mar_pct"})
+
+
+def _skab_best(published: dict[str, dict[str, float]]) -> str:
+    """The best published value of each column, and whose it is."""
+    cells = []
+    for c in SKAB_COLUMNS:
+        pick = min if c in LOWER_IS_BETTER else max
+        name = pick(published, key=lambda n: published[n][c])
+        cells.append(f"{c} {published[name][c]} ({name})")
+    return "best published per column: " + ", ".join(cells)

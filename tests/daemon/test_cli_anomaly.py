@@ -180,6 +180,11 @@ def test_skab_one_detector_by_name_and_an_unknown_name_is_invalid_input(
     assert doc["settings"]["gatewatch-asset-model"]["margin"] == 1.5
     assert main([*args, "--detector", "nope"]) == 1
     assert "unknown SKAB detector 'nope'" in capsys.readouterr().err
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "f1 0.78 (MSET)" in out  # a valve1/ folder: the valve1-subset table
+    assert "far_pct 0.4 (Vanilla AE)" in out
+    assert "nab_standard 36.69 (MSCRED)" in out
 
 
 def _no_constants(name: str) -> float:
