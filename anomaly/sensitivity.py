@@ -25,9 +25,11 @@ SKAB_SWEEP: dict[str, tuple[float, ...]] = {
     "quantile": (0.95, 0.99, 0.999),
     "max_slow_share": (0.25, 0.5, 0.75, math.inf),
     "block": (10, 20, 40),
+    "rate_lag": (30, 60, 120),
+    "rate_margin": (1.0, 2.0, 3.0, math.inf),
     "debounce": (1, 5, 15),
 }
-INT_PARAMS = frozenset({"smooth", "n_neighbors", "debounce", "block"})
+INT_PARAMS = frozenset({"smooth", "n_neighbors", "debounce", "block", "rate_lag"})
 
 
 @dataclass(frozen=True, slots=True)

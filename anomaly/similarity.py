@@ -17,6 +17,13 @@ noise, near 1 for a smooth trend), and leaves channels above
 ``max_slow_share`` out of the model. ``columns_`` names those kept; if
 none passes, the one with the lowest ratio is kept.
 
+Rate guard: a screened channel still raises the score when it moves faster
+than it ever did in training: ``|x_t - x_{t - rate_lag}|`` over
+``rate_margin`` times the largest such change in the training rows (so a
+sudden heating is seen, a slow warm-up is not). ``rate_margin=inf`` turns
+the guard off. The row's score is the larger of the two, both in units of
+their own alarm level.
+
 Estimator contract: parameters stored as given in ``__init__``; ``fit``
 learns attributes ending in ``_``; ``score_samples`` has no side effects.
 """
@@ -63,6 +70,14 @@ def causal_mean(d: FloatArray, window: int) -> FloatArray:
     return np.asarray((c[end] - c[end - k]) / k, dtype=np.float64)
 
 
+def lagged_change(x: FloatArray, lag: int) -> FloatArray:
+    """``x[t] - x[t - lag]`` per row; 0 for the first ``lag`` rows (nothing to compare with)."""
+    out = np.zeros_like(x)
+    if lag < x.shape[0]:
+        out[lag:] = x[lag:] - x[:-lag]
+    return out
+
+
 class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     """Nearest-neighbour distance to healthy training states; score 1.0 = threshold."""
 
@@ -75,6 +90,8 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         smooth: int = 5,
         block: int = 20,
         max_slow_share: float = 0.5,
+        rate_lag: int = 60,
+        rate_margin: float = 2.0,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.quantile = quantile
@@ -82,11 +99,13 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.smooth = smooth
         self.block = block
         self.max_slow_share = max_slow_share
+        self.rate_lag = rate_lag
+        self.rate_margin = rate_margin
 
     def fit(self, x_in: FloatArray, y: object = None) -> SimilarityModel:
         """Learn the memory and the threshold from healthy rows only (``y`` is ignored)."""
         x = _impute(_check_2d(x_in))
-        need = max(2 * self.block, self.n_neighbors + 2)
+        need = max(2 * self.block, self.n_neighbors + 2, self.rate_lag + 2)
         if x.shape[0] < need:
             raise ValueError(f"need at least {need} finite rows to fit, got {x.shape[0]}")
         self.n_features_in_ = x.shape[1]
@@ -98,7 +117,16 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.memory_ = (kept - self.center_) / self.scale_
         self.neighbors_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(self.memory_)
         self.threshold_ = self._threshold()
+        self.slow_columns_ = np.setdiff1d(np.arange(x.shape[1]), self.columns_)
+        self.rate_limit_ = self._rate_limit(x[:, self.slow_columns_])
         return self
+
+    def _rate_limit(self, slow: FloatArray) -> FloatArray:
+        """Per screened channel: ``rate_margin`` x its largest training change over the lag."""
+        if slow.shape[1] == 0:
+            return np.zeros(0)
+        biggest = np.abs(lagged_change(slow, self.rate_lag)[self.rate_lag :]).max(axis=0)
+        return np.asarray(self.rate_margin * np.where(biggest > 0, biggest, 1e-12))
 
     def _threshold(self) -> float:
         """``margin`` x the ``quantile`` of the leave-one-out training scores."""
@@ -114,9 +142,18 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         dist, _ = self.neighbors_.kneighbors(z)
         return np.asarray(dist.mean(axis=1))
 
+    def rate_scores(self, x_in: FloatArray) -> FloatArray:
+        """Largest change of a screened channel over its limit, per row (0 with none or NaN)."""
+        x = _check_2d(x_in, self.n_features_in_)[:, self.slow_columns_]
+        if x.shape[1] == 0:
+            return np.zeros(x.shape[0])
+        change = np.nan_to_num(np.abs(lagged_change(x, self.rate_lag)), nan=0.0)
+        return np.asarray((change / self.rate_limit_).max(axis=1))
+
     def score_samples(self, x_in: FloatArray) -> FloatArray:
-        """Causally smoothed distance over the threshold, in row order (1.0 = alarm level)."""
-        return causal_mean(self.distances(x_in), self.smooth) / self.threshold_
+        """Rows in time order; 1.0 = alarm level: max(smoothed distance, screened-channel rate)."""
+        similarity = causal_mean(self.distances(x_in), self.smooth) / self.threshold_
+        return np.maximum(similarity, self.rate_scores(x_in))
 
     def predict(self, x_in: FloatArray) -> FloatArray:
         """-1 for rows over the threshold, 1 otherwise (scikit-learn's convention)."""
