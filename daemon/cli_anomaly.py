@@ -28,8 +28,10 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--data", required=True, type=Path, help="benchmark checkout (or subset)")
     ev.add_argument(
         "--detector",
-        default="all",
-        help="SKAB only: one of gatewatch-similarity, gatewatch-asset-model (default: all)",
+        action="append",
+        metavar="NAME",
+        help="SKAB only: a detector to score (repeatable; default all): "
+        "gatewatch-similarity, gatewatch-asset-model",
     )
     ev.add_argument(
         "--sensitivity",
@@ -65,16 +67,21 @@ def dispatch(args: argparse.Namespace) -> int | None:
     return None
 
 
-def _evaluate(dataset: str, data: Path, detector: str, *, as_json: bool) -> int:
+def _evaluate(dataset: str, data: Path, detectors: list[str] | None, *, as_json: bool) -> int:
     from gatewatch.anomaly.evaluate import SKAB_DETECTORS
     from gatewatch.daemon.anomaly_data import DatasetError
 
-    if dataset == "skab" and detector != "all" and detector not in SKAB_DETECTORS:
-        known = ", ".join([*SKAB_DETECTORS, "all"])
-        print(f"error: unknown SKAB detector {detector!r}; use one of {known}", file=sys.stderr)
+    unknown = sorted(set(detectors or []) - set(SKAB_DETECTORS))
+    if unknown or (detectors and dataset != "skab"):
+        known = ", ".join(SKAB_DETECTORS)
+        print(
+            f"error: --detector {', '.join(unknown or detectors or [])} is not a SKAB detector; "
+            f"choose from {known} (with --dataset skab)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     try:
-        doc = _skab_doc(data, detector) if dataset == "skab" else _nab_doc(data)
+        doc = _skab_doc(data, detectors) if dataset == "skab" else _nab_doc(data)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -82,13 +89,13 @@ def _evaluate(dataset: str, data: Path, detector: str, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _skab_doc(data: Path, detector: str) -> dict[str, Any]:
+def _skab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
     from gatewatch.anomaly.evaluate import SKAB_DETECTORS
     from gatewatch.daemon.anomaly_data import read_skab, read_skab_anomaly_free
 
     files = read_skab(data)
     normal = read_skab_anomaly_free(data)
-    names = list(SKAB_DETECTORS) if detector == "all" else [detector]
+    names = list(dict.fromkeys(detectors or SKAB_DETECTORS))
     runs = {n: _skab_run(files, normal, SkabSettings(detector=n)) for n in names}
     first = next(iter(runs.values()))["report"]
     title, table = skab_table([f.name for f in files])

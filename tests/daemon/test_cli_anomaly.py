@@ -179,7 +179,10 @@ def test_skab_one_detector_by_name_and_an_unknown_name_is_invalid_input(
     assert list(doc["ours"]) == ["gatewatch-asset-model"]
     assert doc["settings"]["gatewatch-asset-model"]["margin"] == 1.5
     assert main([*args, "--detector", "nope"]) == 1
-    assert "unknown SKAB detector 'nope'" in capsys.readouterr().err
+    assert "--detector nope is not a SKAB detector" in capsys.readouterr().err
+    nab = ["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]
+    assert main([*nab, "--detector", "gatewatch-similarity"]) == 1
+    assert "(with --dataset skab)" in capsys.readouterr().err
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "f1 0.78 (MSET)" in out  # a valve1/ folder: the valve1-subset table
