@@ -30,6 +30,7 @@ import numpy as np
 from gatewatch.anomaly.models import AssetModel
 from gatewatch.anomaly.scoring import (
     SKAB_PROFILES,
+    Outliers,
     Profile,
     best_threshold,
     changepoint_score,
@@ -128,6 +129,7 @@ class SkabReport:
     far: float
     mar: float
     changepoint: list[ChangepointResult] = field(default_factory=list)
+    per_file: dict[str, Outliers] = field(default_factory=dict)  # file name -> its test rows
 
 
 def evaluate_skab(files: Sequence[SkabFile], settings: SkabSettings | None = None) -> SkabReport:
@@ -138,7 +140,11 @@ def evaluate_skab(files: Sequence[SkabFile], settings: SkabSettings | None = Non
     o = outlier_counts(truth, np.concatenate(preds))
     cps = [_skab_cp(usable, preds, p) for p in SKAB_PROFILES]
     n_cp = sum(int((f.changepoint[SKAB_TRAIN_ROWS:] > 0.5).sum()) for f in usable)
-    return SkabReport(len(usable), int(truth.size), n_cp, o.f1, o.far, o.mar, cps)
+    per_file = {
+        f.name: outlier_counts(f.anomaly[SKAB_TRAIN_ROWS:] > 0.5, pred)
+        for f, pred in zip(usable, preds, strict=True)
+    }
+    return SkabReport(len(usable), int(truth.size), n_cp, o.f1, o.far, o.mar, cps, per_file)
 
 
 def _skab_cp(

@@ -23,10 +23,13 @@ SKAB_SWEEP: dict[str, tuple[float, ...]] = {
     "smooth": (1, 5, 15, 30),
     "n_neighbors": (1, 5, 20),
     "quantile": (0.95, 0.99, 0.999),
-    "max_variance_ratio": (5.0, 10.0, 15.0, math.inf),
+    "max_slow_share": (0.25, 0.5, 0.75, math.inf),
+    "block": (10, 20, 40),
+    "rate_lag": (30, 60, 120),
+    "rate_margin": (1.0, 2.0, 3.0, math.inf),
     "debounce": (1, 5, 15),
 }
-INT_PARAMS = frozenset({"smooth", "n_neighbors", "debounce"})
+INT_PARAMS = frozenset({"smooth", "n_neighbors", "debounce", "block", "rate_lag"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,10 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--data", required=True, type=Path, help="benchmark checkout (or subset)")
     ev.add_argument(
         "--detector",
-        default="all",
-        help="SKAB only: one of gatewatch-similarity, gatewatch-asset-model (default: all)",
+        action="append",
+        metavar="NAME",
+        help="SKAB only: a detector to score (repeatable; default all): "
+        "gatewatch-similarity, gatewatch-asset-model",
     )
     ev.add_argument(
         "--sensitivity",
@@ -65,16 +67,21 @@ def dispatch(args: argparse.Namespace) -> int | None:
     return None
 
 
-def _evaluate(dataset: str, data: Path, detector: str, *, as_json: bool) -> int:
+def _evaluate(dataset: str, data: Path, detectors: list[str] | None, *, as_json: bool) -> int:
     from gatewatch.anomaly.evaluate import SKAB_DETECTORS
     from gatewatch.daemon.anomaly_data import DatasetError
 
-    if dataset == "skab" and detector != "all" and detector not in SKAB_DETECTORS:
-        known = ", ".join([*SKAB_DETECTORS, "all"])
-        print(f"error: unknown SKAB detector {detector!r}; use one of {known}", file=sys.stderr)
+    unknown = sorted(set(detectors or []) - set(SKAB_DETECTORS))
+    if unknown or (detectors and dataset != "skab"):
+        known = ", ".join(SKAB_DETECTORS)
+        print(
+            f"error: --detector {', '.join(unknown or detectors or [])} is not a SKAB detector; "
+            f"choose from {known} (with --dataset skab)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     try:
-        doc = _skab_doc(data, detector) if dataset == "skab" else _nab_doc(data)
+        doc = _skab_doc(data, detectors) if dataset == "skab" else _nab_doc(data)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -82,13 +89,13 @@ def _evaluate(dataset: str, data: Path, detector: str, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _skab_doc(data: Path, detector: str) -> dict[str, Any]:
+def _skab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
     from gatewatch.anomaly.evaluate import SKAB_DETECTORS
     from gatewatch.daemon.anomaly_data import read_skab, read_skab_anomaly_free
 
     files = read_skab(data)
     normal = read_skab_anomaly_free(data)
-    names = list(SKAB_DETECTORS) if detector == "all" else [detector]
+    names = list(dict.fromkeys(detectors or SKAB_DETECTORS))
     runs = {n: _skab_run(files, normal, SkabSettings(detector=n)) for n in names}
     first = next(iter(runs.values()))["report"]
     title, table = skab_table([f.name for f in files])
@@ -105,6 +112,7 @@ def _skab_doc(data: Path, detector: str) -> dict[str, Any]:
         "changepoint_detail": {
             n: [asdict(c) for c in r["report"].changepoint] for n, r in runs.items()
         },
+        "per_file": {n: _per_file(r["report"]) for n, r in runs.items()},
         "anomaly_free_check": {n: r["anomaly_free"] for n, r in runs.items()} if normal else None,
         "anomaly_free_longer_fit_pct": (
             {n: r["anomaly_free_longer_fit"] for n, r in runs.items()} if normal else None
@@ -131,6 +139,13 @@ def _skab_run(files: list[Any], normal: Any, settings: SkabSettings) -> dict[str
         }
         if normal
         else None,
+    }
+
+
+def _per_file(report: SkabReport) -> dict[str, dict[str, float]]:
+    return {
+        name: {"f1": round(o.f1, 2), "far_pct": round(o.far, 2), "mar_pct": round(o.mar, 2)}
+        for name, o in report.per_file.items()
     }
 
 
@@ -222,4 +237,19 @@ def _table(doc: dict[str, Any]) -> str:
     lines.append(f"published: {doc['published_title']}")
     for name, row in doc["published"].items():
         lines.append(f"  {name:<34}" + "".join(f"{row[c]:>20}" for c in cols))
+    if doc["dataset"] == "skab":
+        lines.append(_skab_best(doc["published"]))
     return "\n".join(lines)
+
+
+LOWER_IS_BETTER = frozenset({"far_pct", "mar_pct"})
+
+
+def _skab_best(published: dict[str, dict[str, float]]) -> str:
+    """The best published value of each column, and whose it is."""
+    cells = []
+    for c in SKAB_COLUMNS:
+        pick = min if c in LOWER_IS_BETTER else max
+        name = pick(published, key=lambda n: published[n][c])
+        cells.append(f"{c} {published[name][c]} ({name})")
+    return "best published per column: " + ", ".join(cells)

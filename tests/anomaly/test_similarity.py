@@ -5,8 +5,9 @@ import pytest
 from gatewatch.anomaly.similarity import (
     SimilarityModel,
     causal_mean,
+    lagged_change,
+    slow_share,
     steady_columns,
-    variance_ratio,
 )
 from sklearn.base import clone
 
@@ -20,22 +21,22 @@ def healthy(rows: int, seed: int = 0) -> np.ndarray:
     ) + rng.normal(0, 0.05, (rows, 3))
 
 
-def test_variance_ratio_by_hand() -> None:
+def test_slow_share_by_hand() -> None:
     x = np.array([[0.0, 5.0], [0.0, 5.0], [1.0, 5.0], [1.0, 5.0]])
-    # blocks of 2: means 0 and 1 (var 0.25), rows var 0.25 -> 2 * 0.25 / 0.25; constant -> 0
-    assert variance_ratio(x, 2).tolist() == [2.0, 0.0]
+    # blocks of 2: means 0 and 1 (var 0.25), rows var 0.25 -> 0.25 / 0.25; constant -> 0
+    assert slow_share(x, 2).tolist() == [1.0, 0.0]
     white = np.random.default_rng(1).normal(size=(4000, 1))
-    assert variance_ratio(white, 20)[0] == pytest.approx(1.0, abs=0.3)
+    assert slow_share(white, 20)[0] == pytest.approx(1 / 20, abs=0.015)
     with pytest.raises(ValueError, match="two blocks of 20 rows"):
-        variance_ratio(white[:30], 20)
+        slow_share(white[:30], 20)
 
 
 def test_steady_columns_leave_out_a_smooth_trend_but_keep_at_least_one() -> None:
     rng = np.random.default_rng(2)
     ramp = np.linspace(70, 80, 400) + rng.normal(0, 0.05, 400)
     x = np.column_stack([rng.normal(size=400), ramp, rng.normal(size=400)])
-    assert steady_columns(x, 20, 10.0).tolist() == [0, 2]
-    assert steady_columns(x[:, [1]], 20, 10.0).tolist() == [0]
+    assert steady_columns(x, 20, 0.5).tolist() == [0, 2]
+    assert steady_columns(x[:, [1]], 20, 0.5).tolist() == [0]
 
 
 def test_causal_mean_by_hand() -> None:
@@ -63,6 +64,31 @@ def test_a_drifting_channel_is_screened_out_and_cannot_raise_alarms() -> None:
     model = SimilarityModel().fit(x[:400])
     assert model.columns_.tolist() == [0, 1, 2]
     assert np.mean(model.predict(x[400:]) == -1) < 0.05  # 6 K past its training range
+
+
+def test_a_sudden_jump_in_a_screened_channel_still_alarms_through_the_rate_guard() -> None:
+    rng = np.random.default_rng(4)
+    warm = np.linspace(60, 64, 1000) + rng.normal(0, 0.02, 1000)
+    x = np.column_stack([healthy(1000, seed=4), warm])
+    x[700:, 3] += 3.0  # 3 K in one step: 2.5x what the warm-up did in 60 rows
+    model = SimilarityModel().fit(x[:400])
+    assert model.slow_columns_.tolist() == [3]
+    trend = 60 * 4 / 999  # the ramp's change over the lag, plus at most ~5 sigma of noise
+    assert 2 * trend < model.rate_limit_[0] < 2 * (trend + 5 * 0.02 * np.sqrt(2))
+    rate = model.rate_scores(x)
+    assert (rate[700:760] > 1).all()  # the jump is in the 60-row lag for 60 rows
+    assert (rate[400:700] < 1).all()
+    flagged = model.predict(x) == -1
+    assert flagged[700:760].all()
+    assert np.mean(flagged[400:700]) < 0.05  # the model's own q99 level, nothing more
+    off = SimilarityModel(rate_margin=np.inf).fit(x[:400])
+    assert np.mean(off.predict(x[700:760]) == -1) < 0.1  # without the guard: unseen
+
+
+def test_lagged_change_by_hand() -> None:
+    x = np.array([[1.0], [2.0], [4.0], [7.0]])
+    assert lagged_change(x, 2)[:, 0].tolist() == [0.0, 0.0, 3.0, 5.0]
+    assert lagged_change(x, 9)[:, 0].tolist() == [0.0] * 4
 
 
 def test_estimator_contract_and_scoring_has_no_side_effects() -> None:
@@ -100,7 +126,7 @@ def test_nan_rows_are_imputed_and_too_few_rows_refused() -> None:
     probe = healthy(20, seed=4)
     probe[3] = np.nan
     assert np.isfinite(model.score_samples(probe)).all()
-    with pytest.raises(ValueError, match="need at least 40 finite rows"):
+    with pytest.raises(ValueError, match="need at least 62 finite rows"):
         SimilarityModel().fit(x[:30])
     with pytest.raises(ValueError, match=r"shaped \(rows, 3\)"):
         model.score_samples(np.ones((5, 2)))

@@ -43,6 +43,9 @@ def test_skab_layout_with_data_folder_and_any_group_names(
     assert doc["test_rows"] == 2 * 500
     assert doc["changepoints"] == 4
     assert set(doc["ours"]) == {"gatewatch-similarity", "gatewatch-asset-model"}
+    per_file = doc["per_file"]["gatewatch-similarity"]
+    assert set(per_file) == {"valve9/0.csv", "other/3.csv"}
+    assert all(f["f1"] > 0.9 for f in per_file.values())
     for ours in doc["ours"].values():
         assert ours["f1"] > 0.9  # an 8-sigma shift is easy
         assert ours["mar_pct"] < 10
@@ -176,7 +179,15 @@ def test_skab_one_detector_by_name_and_an_unknown_name_is_invalid_input(
     assert list(doc["ours"]) == ["gatewatch-asset-model"]
     assert doc["settings"]["gatewatch-asset-model"]["margin"] == 1.5
     assert main([*args, "--detector", "nope"]) == 1
-    assert "unknown SKAB detector 'nope'" in capsys.readouterr().err
+    assert "--detector nope is not a SKAB detector" in capsys.readouterr().err
+    nab = ["anomaly", "evaluate", "--dataset", "nab", "--data", str(tmp_path)]
+    assert main([*nab, "--detector", "gatewatch-similarity"]) == 1
+    assert "(with --dataset skab)" in capsys.readouterr().err
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "f1 0.78 (MSET)" in out  # a valve1/ folder: the valve1-subset table
+    assert "far_pct 0.4 (Vanilla AE)" in out
+    assert "nab_standard 36.69 (MSCRED)" in out
 
 
 def _no_constants(name: str) -> float:
@@ -192,7 +203,7 @@ def test_skab_sensitivity_sweeps_each_parameter_around_its_default(
     doc = json.loads(capsys.readouterr().out, parse_constant=_no_constants)
     rows = doc["rows"]
     params = {r["parameter"] for r in rows}
-    assert {"margin", "smooth", "max_variance_ratio", "debounce"} <= params
+    assert {"margin", "smooth", "max_slow_share", "debounce"} <= params
     for p in params:  # exactly one default per parameter, and it scores as the plain run
         assert sum(r["default"] for r in rows if r["parameter"] == p) == 1
     defaults = {(r["f1"], r["far"]) for r in rows if r["default"]}
