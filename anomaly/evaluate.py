@@ -1,10 +1,13 @@
 """Scoring our detectors on SKAB and NAB, following each benchmark's protocol.
 
-SKAB: one :class:`AssetModel` per file, fit on the file's first 400 rows
-only; rows 400 onward are scored; the binary prediction is debounced
-causally (a state change needs ``debounce`` rows in a row, like a rule's
-``for``); F1/FAR/MAR over all test rows together and the NAB-style
-changepoint score with a 60 s right window.
+SKAB: one model per file (``SKAB_DETECTORS``: ``gatewatch-similarity``, the
+drift-screened nearest-neighbour model, or ``gatewatch-asset-model``, the
+Mahalanobis model used before), fit on the file's first 400 rows only,
+its threshold learnt from those rows too; rows 400 onward are scored; the
+binary prediction is debounced causally (a state change needs ``debounce``
+rows in a row, like a rule's ``for``); F1/FAR/MAR over all test rows
+together and the NAB-style changepoint score with a 60 s right window.
+Every parameter is global (the same for every file), fixed in the code.
 
 NAB: a fresh detector per file, one pass, causal, the same parameters for
 every file (only the probationary length and, for the relative-entropy
@@ -26,12 +29,14 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from gatewatch.anomaly.discord import DiscordDetector
 from gatewatch.anomaly.models import AssetModel
 from gatewatch.anomaly.scoring import (
     SKAB_PROFILES,
+    Outliers,
     Profile,
     best_threshold,
     changepoint_score,
@@ -41,6 +46,7 @@ from gatewatch.anomaly.scoring import (
     normalised,
     outlier_counts,
 )
+from gatewatch.anomaly.similarity import SimilarityModel
 from gatewatch.anomaly.streaming import (
     OnlineDetector,
     RelativeEntropyDetector,
@@ -82,20 +88,39 @@ def debounce(raw: NDArray[np.bool_], rows: int) -> NDArray[np.bool_]:
     return out
 
 
+class RowModel(Protocol):
+    """What a SKAB detector needs: fit on healthy rows, score rows (> 1.0 = alarm)."""
+
+    def fit(self, x_in: FloatArray, y: object = None) -> RowModel: ...
+
+    def score_samples(self, x_in: FloatArray) -> FloatArray: ...
+
+    def get_params(self) -> dict[str, object]: ...
+
+
+SKAB_DETECTORS: dict[str, Callable[[], RowModel]] = {
+    "gatewatch-similarity": SimilarityModel,
+    "gatewatch-asset-model": lambda: AssetModel(quantile=0.99, margin=1.5, smooth=5),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SkabSettings:
-    quantile: float = 0.99
-    margin: float = 1.5
-    smooth: int = 5
+    detector: str = "gatewatch-similarity"
     debounce: int = 5
+    make: Callable[[], RowModel] | None = None  # overrides ``detector`` (parameter sweeps)
+
+    def model(self) -> RowModel:
+        return self.make() if self.make is not None else SKAB_DETECTORS[self.detector]()
 
 
-def skab_predict(f: SkabFile, s: SkabSettings) -> NDArray[np.bool_]:
+def skab_predict(
+    f: SkabFile, s: SkabSettings, train_rows: int = SKAB_TRAIN_ROWS
+) -> NDArray[np.bool_]:
     """0/1 anomaly prediction for rows 400 onward, from a model fit on rows [:400]."""
-    model = AssetModel(quantile=s.quantile, margin=s.margin, smooth=s.smooth)
-    model.fit(f.x[:SKAB_TRAIN_ROWS])
+    model = s.model().fit(f.x[:train_rows])
     raw = np.asarray(model.score_samples(f.x) > 1.0)
-    return debounce(raw, s.debounce)[SKAB_TRAIN_ROWS:]
+    return debounce(raw, s.debounce)[train_rows:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +140,7 @@ class SkabReport:
     far: float
     mar: float
     changepoint: list[ChangepointResult] = field(default_factory=list)
+    per_file: dict[str, Outliers] = field(default_factory=dict)  # file name -> its test rows
 
 
 def evaluate_skab(files: Sequence[SkabFile], settings: SkabSettings | None = None) -> SkabReport:
@@ -125,7 +151,11 @@ def evaluate_skab(files: Sequence[SkabFile], settings: SkabSettings | None = Non
     o = outlier_counts(truth, np.concatenate(preds))
     cps = [_skab_cp(usable, preds, p) for p in SKAB_PROFILES]
     n_cp = sum(int((f.changepoint[SKAB_TRAIN_ROWS:] > 0.5).sum()) for f in usable)
-    return SkabReport(len(usable), int(truth.size), n_cp, o.f1, o.far, o.mar, cps)
+    per_file = {
+        f.name: outlier_counts(f.anomaly[SKAB_TRAIN_ROWS:] > 0.5, pred)
+        for f, pred in zip(usable, preds, strict=True)
+    }
+    return SkabReport(len(usable), int(truth.size), n_cp, o.f1, o.far, o.mar, cps, per_file)
 
 
 def _skab_cp(
@@ -149,9 +179,11 @@ class FalseAlarms:
     alarm_episodes: int
 
 
-def skab_false_alarms(f: SkabFile, settings: SkabSettings | None = None) -> FalseAlarms:
-    """Same pipeline as the benchmark: fit on rows [:400], count alarms on the rest."""
-    pred = skab_predict(f, settings or SkabSettings())
+def skab_false_alarms(
+    f: SkabFile, settings: SkabSettings | None = None, train_rows: int = SKAB_TRAIN_ROWS
+) -> FalseAlarms:
+    """Same pipeline as the benchmark: fit on rows [:train_rows], count alarms on the rest."""
+    pred = skab_predict(f, settings or SkabSettings(), train_rows)
     episodes = int(np.sum(np.diff(np.r_[0, pred.astype(np.int8)]) == 1))
     return FalseAlarms(int(pred.size), 100.0 * float(pred.mean()) if pred.size else 0.0, episodes)
 

@@ -3,15 +3,14 @@
 A file from another format version, of another kind, or damaged in any way
 is refused with :class:`ModelFileError` saying what is wrong; the daemon then
 retrains instead of loading it blindly. Nothing in a model file is executed.
+Where the bytes are kept is the daemon's business (daemon/anomaly_models.py).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -146,26 +145,3 @@ def _window(raw: dict[str, Any]) -> TrainingWindow:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TypeError("training_window.features must be a list of names")
     return TrainingWindow(float(raw["start"]), float(raw["end"]), int(raw["rows"]), tuple(names))
-
-
-def save_file(path: Path, model: Model, window: TrainingWindow) -> None:
-    """Write atomically (temp file + rename) to a path the daemon chose."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(dumps(model, window))
-    tmp.replace(path)
-
-
-def load_or_train(
-    path: Path, train: Callable[[], tuple[Model, TrainingWindow]]
-) -> tuple[Model, TrainingWindow, str]:
-    """Load ``path``, or retrain (and save) when it is missing or refused; says which."""
-    try:
-        model, window = loads(path.read_bytes())
-        return model, window, "loaded"
-    except FileNotFoundError:
-        reason = "no model file yet"
-    except (OSError, ModelFileError) as exc:
-        reason = f"refused {path}: {exc}"
-    model, window = train()
-    save_file(path, model, window)
-    return model, window, f"retrained ({reason})"

@@ -86,12 +86,17 @@ class AnomalyPipeline:
         features = window_features(series, self._expected(key, window)).values
         if not features:
             return []
-        if key not in self.scorers:
-            self.scorers[key] = self.scorer_factory(*key)
-        signals: list[DerivedSignal] = self.scorers[key].observe(
+        signals: list[DerivedSignal] = self.scorer(*key).observe(
             window.start + self.window_s, features
         )
         return signals
+
+    def scorer(self, site: str, asset: str) -> AssetScorer:
+        """The asset's scorer, created on first use (also to restore a saved model into)."""
+        key = (site, asset)
+        if key not in self.scorers:
+            self.scorers[key] = self.scorer_factory(site, asset)
+        return self.scorers[key]
 
     def _expected(self, key: tuple[str, str], window: _Window) -> dict[str, float]:
         """Expected temperature per metric from its daily profile, then learn the window."""

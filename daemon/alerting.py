@@ -64,12 +64,17 @@ class Alerting:
             settings, self.cfg.assets, self.cfg.state_db, site=self.cfg.site, clock=self.clock
         )
         self.runtime.start()
+        self._count_alerts()  # restored alerts count from the start, not from the first tick
         self.anomaly = AnomalyStage(self.cfg.anomaly)
-        self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db)
+        self.anomaly.restore_models(self.cfg.state_db)
+        self.anomaly.warm_up(self.cfg.store.path, self.cfg.state_db, now=self.clock())
         if self.ticketing is not None:
-            ticketing = self.ticketing
-            # outbox rows and the engine state that caused them: one transaction
-            self.runtime.sink = lambda events, state: ticketing.submit(events, also=state)
+            ticketing, anomaly = self.ticketing, self.anomaly
+            # outbox rows (with a predictive ticket's trend plot) and the engine state that
+            # caused them: one transaction
+            self.runtime.sink = lambda events, state: ticketing.submit(
+                anomaly.with_evidence(events), also=state
+            )
         p.ingest.listeners.append(self._on_readings)
         self._tick = asyncio.get_running_loop().create_task(self._ticker(), name="rules-tick")
 
@@ -83,6 +88,8 @@ class Alerting:
                 await self._tick
         if self.runtime is not None:
             self.runtime.stop()
+        if self.anomaly is not None:
+            self._save_models(self.anomaly, self.clock())
 
     def reload(self, _old: Config, _new: Config) -> None:
         """ConfigReloader subscriber: swap the rules, or raise to keep the last good ones."""
@@ -111,6 +118,11 @@ class Alerting:
         if signals:
             self._emit(self._evaluate(lambda: runtime.on_readings(signals)))
         self._emit(self._evaluate(runtime.on_tick))
+        self._save_models(anomaly, now)
+
+    def _save_models(self, anomaly: AnomalyStage, now: float) -> None:
+        """Models trained since the last tick go to state.db (a failure is logged, not fatal)."""
+        self._guard(lambda: [anomaly.save_models(now)])
 
     def _evaluate(self, step: Callable[[], list[AlertEvent]]) -> list[AlertEvent]:
         """One rule evaluation, timed; the pending/firing counts refreshed after it."""

@@ -4,7 +4,13 @@ The pipeline is pure and keeps its history in memory; after a restart it is
 warmed up from the local store (the vibration history the degradation
 forecast needs, ``window_days`` back), so a restart does not mean two weeks
 of cold start. Signals produced while warming up describe the past and are
-dropped; the next daily forecast speaks for the present.
+dropped; the next daily forecast speaks for the present. Trained models are
+kept in the state database (:mod:`gatewatch.daemon.anomaly_models`) and
+offered back at start, so the multivariate scorers need no new cold start.
+
+A predictive event that opens a ticket gets its evidence attached here (the
+trend plot of the forecast that fired it, ``trend.png``), on its way from the
+rules to the ticketing outbox: rules/ stays pure and never sees the bytes.
 """
 
 from __future__ import annotations
@@ -12,17 +18,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.anomaly_config import AnomalySettings
+from gatewatch.daemon.anomaly_models import ModelStore
+from gatewatch.rules.events import AlertEvent, Attachment, EventKind
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.sqlite import connect_reader
 
 log = structlog.get_logger("gatewatch.anomaly")
 WARM_METRICS = ("%rms%",)  # what the degradation forecast tracks
+TREND_PLOT = "trend.png"
 
 
 class AnomalyStage:
@@ -30,6 +40,20 @@ class AnomalyStage:
         self.settings = settings
         self.pipeline = AnomalyPipeline(settings.degradation)
         self.signals = 0
+        self.models: ModelStore | None = None
+
+    def restore_models(self, state_db: Path) -> int:
+        """Offer the saved models to their scorers; from now on save each one it trains."""
+        self.models = ModelStore(state_db)
+        restored = self.models.restore(self.pipeline)
+        counts = self.models.counts
+        log.info("anomaly_models_restored", restored=restored, refused=counts.refused)
+        return restored
+
+    def save_models(self, now: float) -> int:
+        if self.models is None:
+            return 0
+        return self.models.save_changed(self.pipeline, now)
 
     def on_readings(self, readings: Iterable[Reading]) -> list[DerivedSignal]:
         out: list[DerivedSignal] = []
@@ -43,6 +67,24 @@ class AnomalyStage:
         out = self.pipeline.tick(now)
         self.signals += len(out)
         return out
+
+    def with_evidence(self, events: list[AlertEvent]) -> list[AlertEvent]:
+        """The events, a predictive one that opens a ticket with its trend plot attached."""
+        return [self._evidence(ev) if _opens_predictive(ev) else ev for ev in events]
+
+    def _evidence(self, ev: AlertEvent) -> AlertEvent:
+        assert ev.asset is not None
+        tracker = self.pipeline.trackers.get((ev.site, ev.asset.id))
+        try:
+            png = None if tracker is None else tracker.trend_png()
+        except Exception:  # a plotting bug must not cost the ticket
+            log.exception("trend_plot_failed", incident=ev.incident_key)
+            return ev
+        if png is None:
+            log.info("trend_plot_unavailable", incident=ev.incident_key, note="no forecast yet")
+            return ev
+        plot = Attachment(TREND_PLOT, "image/png", png, "trend plot")
+        return replace(ev, attachments=(*ev.attachments, plot))
 
     def warm_up(self, store_path: Path, state_path: Path, now: float | None = None) -> int:
         """Replay the recent vibration history from the store; returns readings replayed."""
@@ -68,3 +110,7 @@ class AnomalyStage:
             status=self.pipeline.status(),
         )
         return n
+
+
+def _opens_predictive(ev: AlertEvent) -> bool:
+    return ev.predictive and ev.kind is EventKind.FIRED and ev.asset is not None

@@ -7,6 +7,7 @@ Reporting commands print a table, or one JSON document with ``--json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sqlite3
 import sys
@@ -15,7 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client.adapters import local
+from gatewatch.ticketing_client.adapters.local import attachments_of
 from gatewatch.ticketing_client.schema import connect_state
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -34,7 +38,16 @@ def register(sub: Any) -> None:
     _db_args(tsub.add_parser("list", help="incidents, their tickets and lifecycle state"))
     show = tsub.add_parser("show", help="one incident or local ticket with its notes")
     show.add_argument("ref", help="incident key or local ticket id")
+    show.add_argument(
+        "--save-attachments", type=Path, metavar="DIR", help="write the ticket's files here"
+    )
     _db_args(show)
+    take = tsub.add_parser(
+        "take", help="a technician takes a local ticket (acknowledges it; stops SLA escalation)"
+    )
+    take.add_argument("ticket", type=int, help="local ticket id (see tickets list)")
+    take.add_argument("--owner", required=True, help="who takes it")
+    _db_args(take)
     box = sub.add_parser("outbox", help="pending and parked ticket actions")
     bsub = box.add_subparsers(dest="outbox_cmd", required=True)
     ls = bsub.add_parser("list", help="pending and parked actions (--all: also delivered)")
@@ -125,7 +138,9 @@ def _incidents(conn: sqlite3.Connection, key: str | None = None) -> list[dict[st
 
 def _tickets(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     if args.tickets_cmd == "show":
-        return _show(conn, args.ref, args.json)
+        return _show(conn, args.ref, args.json, args.save_attachments)
+    if args.tickets_cmd == "take":
+        return _take(conn, args.ticket, args.owner, args.json)
     docs = _incidents(conn)
     local = _local_tickets(conn)
     head = ("INCIDENT", "STATUS", "PRIO", "BACKEND", "TICKET", "REOPENS", "ESC", "ACK", "QUEUED")
@@ -147,6 +162,21 @@ def _tickets(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _take(conn: sqlite3.Connection, ticket: int, owner: str, as_json: bool) -> int:
+    """The local desk's acknowledgement; the daemon's ack poll records it for the SLA."""
+    if not owner.strip():
+        print("error: --owner must name who takes the ticket", file=sys.stderr)
+        return EXIT_INVALID
+    with outbox.transaction(conn):
+        taken = local.take(conn, ticket, owner.strip(), time.time())
+    if not taken:
+        print(f"error: no local ticket {ticket}; see `gatewatch tickets list`", file=sys.stderr)
+        return EXIT_INVALID
+    doc = _local_tickets(conn, ticket)[0]
+    _emit(doc, [(doc["id"], doc["status"], doc["owner"])], ("TICKET", "STATUS", "OWNER"), as_json)
+    return EXIT_OK
+
+
 def _local_tickets(conn: sqlite3.Connection, ticket: int | None = None) -> list[dict[str, Any]]:
     sql = (
         "SELECT id, incident_key, subject, priority, queue, status, owner,"
@@ -160,7 +190,7 @@ def _local_tickets(conn: sqlite3.Connection, ticket: int | None = None) -> list[
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _show(conn: sqlite3.Connection, ref: str, as_json: bool) -> int:
+def _show(conn: sqlite3.Connection, ref: str, as_json: bool, save: Path | None = None) -> int:
     doc = _show_doc(conn, ref)
     if doc is None:
         print(
@@ -168,13 +198,20 @@ def _show(conn: sqlite3.Connection, ref: str, as_json: bool) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
+    saved = _save_files(conn, doc, save) if save is not None else []
     if as_json:
+        doc["saved"] = [str(p) for p in saved]
         print(json.dumps(doc, sort_keys=True))
         return EXIT_OK
     for k, v in (doc["incident"] or {}).items():
         print(f"{k}: {v}")
     for n in doc["notes"]:
         print(f"\n--- {n['kind']} at {_when(n['ts'])} UTC\n{n['text']}")
+    for f in doc["attachments"]:
+        size = f"{f['content_type']}, {f['bytes']} bytes"
+        print(f"\nattachment: {f['name']} ({size}) {f['description']}")
+    for p in saved:
+        print(f"saved: {p}")
     print()
     _emit(None, _action_rows(doc["actions"]), ACTION_HEAD, False)
     return EXIT_OK
@@ -194,8 +231,37 @@ def _show_doc(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
         "incident": incidents[0] if incidents else None,
         "local_ticket": tickets[0] if tickets else None,
         "notes": _notes(conn, tickets[0]["id"] if tickets else -1),
+        "attachments": [_file_doc(a) for a in attachments_of(conn, _id(tickets))],
         "actions": [_row_doc(r) for r in outbox.list_rows(conn, every) if r.incident_key == key],
     }
+
+
+def _id(tickets: list[dict[str, Any]]) -> int:
+    return int(tickets[0]["id"]) if tickets else -1
+
+
+def _file_doc(a: Attachment) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "content_type": a.content_type,
+        "description": a.description,
+        "bytes": len(a.data),
+        "sha256": hashlib.sha256(a.data).hexdigest(),
+    }
+
+
+def _save_files(conn: sqlite3.Connection, doc: dict[str, Any], where: Path) -> list[Path]:
+    """The local ticket's files into ``where`` (named by ticket id and file name)."""
+    ticket = doc["local_ticket"]
+    if ticket is None:
+        return []
+    where.mkdir(parents=True, exist_ok=True)
+    out = []
+    for a in attachments_of(conn, int(ticket["id"])):
+        path = where / f"ticket-{ticket['id']}-{Path(a.name).name}"
+        path.write_bytes(a.data)
+        out.append(path)
+    return out
 
 
 def _notes(conn: sqlite3.Connection, ticket_id: int) -> list[dict[str, Any]]:

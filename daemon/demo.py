@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -26,6 +27,7 @@ from typing import Any
 from gatewatch.daemon.alerting import Alerting
 from gatewatch.daemon.broker import BrokerUnavailableError, LocalMosquitto
 from gatewatch.daemon.config import Config, parse_config
+from gatewatch.daemon.demo_history import DEGRADING, PumpHistory, SeedReport, live_start, plan, seed
 from gatewatch.daemon.health import evaluate
 from gatewatch.daemon.httpserver import ObservabilityServer
 from gatewatch.daemon.logs import setup_logging
@@ -56,10 +58,11 @@ SPEED = 60.0  # simulated seconds per real second
 
 
 class SimClock:
-    """Building time: starts now, runs SPEED times faster than the wall clock."""
+    """Building time: starts at ``start`` (now), runs SPEED times faster than the wall clock."""
 
-    def __init__(self, speed: float = SPEED) -> None:
-        self.start, self.t0, self.speed = time.time(), time.monotonic(), speed
+    def __init__(self, speed: float = SPEED, start: float | None = None) -> None:
+        self.start = time.time() if start is None else start
+        self.t0, self.speed = time.monotonic(), speed
 
     def __call__(self) -> float:
         return self.start + (time.monotonic() - self.t0) * self.speed
@@ -135,14 +138,30 @@ def _status_server(
     return server.start()
 
 
+def _history(cfg: Config, say: Callable[[str], None]) -> tuple[PumpHistory, SeedReport]:
+    """The weeks of pump history the live part continues (see demo_history)."""
+    history = plan(cfg.site, live_start(time.time()), cfg.anomaly)
+    report = seed(cfg, history)
+    say(
+        f"seeded {report.days} days of pump history ({report.readings} readings, rule state)"
+        f" in {report.seconds:.2f} s; {DEGRADING} is wearing: its forecast tonight says zone C"
+        f" in {history.live_days_to_c:.0f} days"
+    )
+    return history, report
+
+
 async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) -> dict[str, Any]:
-    clock = SimClock(min(SPEED, 20 * 3600 / max(seconds, 1.0)))  # stay < 1 day ahead
+    say: Callable[[str], None] = (lambda _s: None) if quiet else print
+    history, seeded = _history(cfg, say)
+    # building time starts a minute before midnight, where the history ends; it stays
+    # behind the wall clock + 1 day (readings further ahead are refused as future)
+    clock = SimClock(min(SPEED, 20 * 3600 / max(seconds, 1.0)), start=history.start)
+    pumps = [history.levels[f"pump-{i}"] for i in (1, 2, 3)]
     p = build_pipeline(cfg)
     tickets = TicketsStage(cfg, clock=clock)
     alerting = Alerting(cfg, tickets.ticketing, clock=clock)
     tally = Tally()
     p.ingest.listeners.append(tally.add)
-    say = (lambda _s: None) if quiet else print
 
     def show(events: list[AlertEvent]) -> None:
         for e in events:
@@ -172,7 +191,7 @@ async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) ->
         tick += 1
         before = tally.readings
         for _ in range(4):
-            publisher.publish(frames("demo", clock(), rng, clock.minute()))
+            publisher.publish(frames("demo", clock(), rng, clock.minute(), pumps))
             await asyncio.sleep(0.25)
         say(_line(tick, tally, before, p.ingest.stats.dead_letters))
     acked = await asyncio.to_thread(publisher.close)
@@ -190,6 +209,12 @@ async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) ->
     summary = _summary(acked, tally, p.ingest.stats.dead_letters, p.ingest.stats.messages_durable)
     summary["alerts"] = dict(Counter(str(e.kind) for e in alerting.events))
     summary["tickets"] = local_tickets(cfg.state_db)
+    summary["history"] = {
+        "days": seeded.days,
+        "readings": seeded.readings,
+        "seed_seconds": round(seeded.seconds, 3),
+        "events": seeded.history_events,
+    }
     if not quiet:
         _print_table(summary, tally)
     return summary
@@ -222,7 +247,9 @@ def local_tickets(state_db: Path) -> list[dict[str, Any]]:
         rows = conn.execute(
             "SELECT t.id, t.incident_key, t.subject, t.priority, t.status,"
             " t.potentially_critical, t.reopen_count,"
-            " (SELECT COUNT(*) FROM local_ticket_notes n WHERE n.ticket_id = t.id) AS notes"
+            " (SELECT COUNT(*) FROM local_ticket_notes n WHERE n.ticket_id = t.id) AS notes,"
+            " (SELECT text FROM local_ticket_notes n WHERE n.ticket_id = t.id AND"
+            "  n.kind = 'create') AS body"
             " FROM local_tickets t ORDER BY t.id"
         ).fetchall()
     return [dict(r) for r in rows]

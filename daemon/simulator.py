@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -28,10 +28,18 @@ class Message:
 ROPE_BREAK_AT = 3.0  # lift-2's rope-break contact trips and stays tripped (incident 1)
 COOLING_STOPS_AT, COOLING_BACK_AT = 8.0, 30.0  # server room warms 0.6 C/min (incident 2)
 DOOR_FAULTS_AT = (12.0, 20.0, 28.0)  # lift-1 door fault, one minute each (incident 3)
+PUMP_RMS = (1.1, 1.4, 2.2)  # mm/s, pump-1..3 (the demo continues its seeded history instead)
 
 
-def frames(site: str, t: float, rng: random.Random, minute: float = 0.0) -> list[Message]:
-    """One step of the building at time t (epoch seconds), ``minute`` into the scenario."""
+def frames(
+    site: str,
+    t: float,
+    rng: random.Random,
+    minute: float = 0.0,
+    pumps: Sequence[float] = PUMP_RMS,
+) -> list[Message]:
+    """One step of the building at time t (epoch seconds), ``minute`` into the scenario;
+    ``pumps``: the vibration RMS level of each pump."""
     day = 2 * math.pi * (t % 86_400) / 86_400
     out = [_lift(site, "lift-1", t, rng), _lift(site, "lift-2", t, rng)]
     out.append(_json(f"building/{site}/lift-2/rope_break", t, float(minute >= ROPE_BREAK_AT)))
@@ -44,7 +52,7 @@ def frames(site: str, t: float, rng: random.Random, minute: float = 0.0) -> list
     rh = round(45 + rng.gauss(0, 0.5), 1)
     humidity = [{"bt": round(t, 3), "n": "humidity", "u": "%", "v": rh}]
     out.append(Message(f"devices/{site}/server-room", json.dumps(humidity).encode()))
-    for i, base in enumerate((1.1, 1.4, 2.2), start=1):
+    for i, base in enumerate(pumps, start=1):
         rms = base * (1 + 0.1 * math.sin(day * 24)) + abs(rng.gauss(0, 0.05))
         doc = {"ts": round(t, 3), "rms": round(rms, 3), "peak": round(rms * 2.9, 3)}
         out.append(Message(f"building/{site}/pump-{i}/vibration", json.dumps(doc).encode()))

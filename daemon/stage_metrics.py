@@ -22,13 +22,22 @@ from gatewatch.daemon.health import CheckResult
 from gatewatch.daemon.status_page import StatusPage
 from gatewatch.daemon.supervise import Supervisor
 from gatewatch.daemon.tickets_stage import TicketsStage
+from gatewatch.ticketing_client.outbox import Ack
 from gatewatch.ticketing_client.worker import WorkerStats
-from prometheus_client import Histogram
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 STUCK_AFTER = 900.0  # seconds: an outbox action older than this fails /healthz (tickets:)
 EVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+# seconds from a ticket's opening to a person taking it: P1 SLAs are minutes (the server
+# room escalates after 7), P3/P4 days (a predictive ticket is planned work)
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86_400.0
+ACK_BUCKETS = (
+    *(m * MINUTE for m in (1, 2, 5, 7, 10, 15, 30)),
+    *(h * HOUR for h in (1, 2, 4, 8, 24)),
+    *(d * DAY for d in (2, 3, 7)),
+)
 
 # the head (oldest undelivered) action of each incident; a pending head is deliverable,
 # the actions queued behind a parked head are not
@@ -150,6 +159,15 @@ class StageCollector(Collector):
         failed.add_metric([self.adapter, "retried"], stats.retried)
         failed.add_metric([self.adapter, "parked"], stats.parked)
         yield failed
+        files = CounterMetricFamily(
+            "gatewatch_ticket_attachments",
+            "files of delivered creates (trend plots): sent, unsupported by the desk (the"
+            " ticket text says so) or failed (the ticket went without them)",
+            labels=["adapter", "outcome"],
+        )
+        for outcome in ("sent", "unsupported", "failed"):
+            files.add_metric([self.adapter, outcome], stats.attachments.get(outcome, 0))
+        yield files
         escalations = CounterMetricFamily(
             "gatewatch_ticket_escalations",
             "escalations delivered to the desk (SLA levels and engine escalations), by rule",
@@ -189,6 +207,26 @@ def _by_priority(name: str, help_text: str, counts: dict[int, int]) -> GaugeMetr
     return family
 
 
+def ack_histogram(registry: CollectorRegistry) -> Callable[[Ack], None]:
+    """The time-to-acknowledge histogram by priority; returns its observer.
+
+    Like every counter it starts empty at each start (Prometheus' rate() and
+    histogram_quantile() over increase() handle the reset); acknowledgements
+    recorded before a restart stay in state.db (``acknowledged_at``).
+    """
+    histogram = Histogram(
+        "gatewatch_ticket_time_to_acknowledge_seconds",
+        "from a ticket's opening (or reopening) to a person taking it at the desk, by the"
+        " incident's priority then",
+        ["priority"],
+        registry=registry,
+        buckets=ACK_BUCKETS,
+    )
+    for priority in (1, 2, 3, 4):  # every priority present from the start, at zero
+        histogram.labels(f"P{priority}")
+    return lambda ack: histogram.labels(f"P{ack.priority}").observe(ack.seconds)
+
+
 def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) -> None:
     """The rules and ticketing figures on /metrics, the outbox check on /healthz, the
     status page at /."""
@@ -204,6 +242,7 @@ def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) 
         buckets=EVAL_BUCKETS,
     )
     alerting.eval_observers.append(histogram.observe)
+    worker.ack_observers.append(ack_histogram(supervisor.registry))
     cfg = supervisor.cfg
     supervisor.checks.append(("outbox", OutboxHealth(state_db, cfg.tickets.stuck_after).check))
     supervisor.pages["/"] = StatusPage(

@@ -8,6 +8,7 @@ thread through read-only connections of its own.
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +51,7 @@ class Ticket:
     status: str
     backend: str
     notes: tuple[Note, ...] = ()
+    images: tuple[tuple[str, bytes], ...] = ()  # (file name, PNG): a predictive trend plot
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,7 @@ def read_tickets(state_db: Path) -> list[Ticket]:
             (MAX_TICKETS,),
         ).fetchall()
         tickets = [
-            Ticket(str(tid), key, subject, prio, status, "local", _notes(db, tid))
+            Ticket(str(tid), key, subject, prio, status, "local", _notes(db, tid), _images(db, tid))
             for tid, key, subject, prio, status in local
         ]
         mapped = db.execute(
@@ -122,6 +124,18 @@ def _notes(db: sqlite3.Connection, ticket_id: int) -> tuple[Note, ...]:
         (ticket_id, MAX_NOTES),
     )
     return tuple(Note(float(ts), kind, text) for ts, kind, text in rows)
+
+
+def _images(db: sqlite3.Connection, ticket_id: int) -> tuple[tuple[str, bytes], ...]:
+    try:
+        rows = db.execute(
+            "SELECT name, data FROM local_ticket_attachments WHERE ticket_id = ?"
+            " AND content_type = 'image/png' ORDER BY id LIMIT 4",
+            (ticket_id,),
+        ).fetchall()
+    except sqlite3.OperationalError:  # a state.db from before attachments
+        return ()
+    return tuple((str(name), bytes(data)) for name, data in rows)
 
 
 # -- rendering (pure) -------------------------------------------------------------
@@ -191,12 +205,22 @@ def _alerts(data: StatusData) -> str:
 
 def _history(t: Ticket) -> str:
     if not t.notes:
-        return ""
+        return _pictures(t)
     items = "".join(
         f"<li><b>{escape(n.kind)}</b> {_when(n.ts)}<pre>{escape(n.text)}</pre></li>"
         for n in t.notes
     )
-    return f"<details><summary>{len(t.notes)} entries</summary><ol>{items}</ol></details>"
+    notes = f"<details><summary>{len(t.notes)} entries</summary><ol>{items}</ol></details>"
+    return _pictures(t) + notes
+
+
+def _pictures(t: Ticket) -> str:
+    """The ticket's PNGs inline (data: URI): the page stays one self-contained document."""
+    return "".join(
+        f'<img alt="{escape(name)}" title="{escape(name)}"'
+        f' src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        for name, png in t.images
+    )
 
 
 def _tickets(data: StatusData) -> str:

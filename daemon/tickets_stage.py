@@ -34,6 +34,7 @@ class TicketsStage:
             self.worker,
             clock=clock,
             sla_check_interval=settings.sla_check_interval,
+            ack_poll_interval=settings.ack_poll_interval,
         )
         self.backend = settings.backend
         self._started: asyncio.Task[None] | None = None

@@ -41,6 +41,21 @@ class TicketPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file for the ticket, e.g. the trend plot of a predictive alert.
+
+    The rule engine never makes one: the daemon adds them to an event (from anomaly/'s
+    evidence) before the event reaches the ticketing outbox, which stores the bytes with
+    the create action in state.db.
+    """
+
+    name: str  # file name at the desk, e.g. "trend.png"
+    content_type: str  # e.g. "image/png"
+    data: bytes = field(repr=False)
+    description: str = "attachment"  # what it is, for notes: "trend plot"
+
+
+@dataclass(frozen=True, slots=True)
 class AlertEvent:
     kind: EventKind
     incident_key: str  # stable: rule id + series or group key; the desk stores it
@@ -62,6 +77,7 @@ class AlertEvent:
     related: tuple[str, ...] = ()  # incident keys of grouped occurrences
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     policy: TicketPolicy = field(default_factory=TicketPolicy)
+    attachments: tuple[Attachment, ...] = ()  # set by the daemon, never by rules/
 
     def __post_init__(self) -> None:
         if not 1 <= self.priority <= 4:

@@ -6,11 +6,14 @@ priority), so an adapter translates it into its API and decides nothing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from gatewatch.rules.events import Attachment
 
 
 class ActionKind(StrEnum):
@@ -36,6 +39,7 @@ class TicketAction:
     potentially_critical: bool = False
     related: tuple[str, ...] = ()
     event: dict[str, Any] = field(default_factory=dict)  # event summary (webhook payload)
+    attachments: tuple[Attachment, ...] = ()  # CREATE: files for the ticket (trend plot)
 
     @property
     def delivery_id(self) -> str:
@@ -43,13 +47,19 @@ class TicketAction:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:32]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        doc = asdict(self)
+        if self.attachments:  # bytes in base64; no key at all keeps old delivery ids
+            doc["attachments"] = [_attachment_doc(a) for a in self.attachments]
+        else:
+            del doc["attachments"]
+        return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TicketAction:
         raw = json.loads(text)
         raw["kind"] = ActionKind(raw["kind"])
         raw["related"] = tuple(raw.get("related", ()))
+        raw["attachments"] = tuple(_attachment(d) for d in raw.get("attachments", ()))
         return cls(**raw)
 
 
@@ -65,3 +75,13 @@ class QueuedAction:
     created: float
     attempt_started: float | None = None
     last_error: str = ""
+
+
+def _attachment_doc(a: Attachment) -> dict[str, str]:
+    data = base64.b64encode(a.data).decode("ascii")
+    return {"name": a.name, "content_type": a.content_type, "data": data, "desc": a.description}
+
+
+def _attachment(doc: dict[str, str]) -> Attachment:
+    data = base64.b64decode(doc["data"], validate=True)
+    return Attachment(doc["name"], doc["content_type"], data, doc.get("desc", "attachment"))

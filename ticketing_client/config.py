@@ -5,6 +5,7 @@ tickets:
   concurrency: 8               # incidents delivered in parallel
   retry: {base: 1, cap: 60}    # seconds: exponential backoff with jitter
   sla_check_interval: 5        # seconds between SLA escalation scans
+  ack_poll_interval: 60        # seconds between asking the desk who took open tickets
   stuck_after: 900             # seconds: /healthz fails when an action waits longer
   rt:
     url: https://rt.example.org
@@ -48,6 +49,7 @@ class TicketingSettings:
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sla_check_interval: float = 5.0
+    ack_poll_interval: float = 60.0
     stuck_after: float = 900.0
     base_dir: Path = Path()
 
@@ -74,12 +76,21 @@ def parse_ticketing(
             base=retry.number("base", 1.0, min=0.01), cap=retry.number("cap", 60.0, min=1)
         ),
         sla_check_interval=s.number("sla_check_interval", 5.0, min=0.1),
+        ack_poll_interval=s.number("ack_poll_interval", 60.0, min=0.1),
         stuck_after=s.number("stuck_after", 900.0, min=1),
         base_dir=base_dir,
     )
     retry.check_unknown()
     s.check_unknown(
-        ("backend", "concurrency", "retry", "sla_check_interval", "stuck_after", *ADAPTERS)
+        (
+            "backend",
+            "concurrency",
+            "retry",
+            "sla_check_interval",
+            "ack_poll_interval",
+            "stuck_after",
+            *ADAPTERS,
+        )
     )
     if backend:
         _check_backend(s, settings, env)

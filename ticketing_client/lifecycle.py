@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
-from gatewatch.ticketing_client import render
+from gatewatch.ticketing_client import attachments, render
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 
 
@@ -35,6 +35,7 @@ class IncidentState:
     escalation_level: int = 0  # SLA levels already enqueued
     acknowledged: bool = False
     last_update: float = 0.0
+    acknowledged_at: float | None = None  # when a person took it (read from the desk)
 
 
 def _summary(event: AlertEvent) -> dict[str, object]:
@@ -108,8 +109,9 @@ def _create(event: AlertEvent, tickets: dict[str, str]) -> Step:
         title=event.title,
         last_update=event.ts,
     )
-    body = render.body(event, tickets)
-    return new, [_action(ActionKind.CREATE, event, body, priority=event.priority)]
+    files, body = attachments.fit(event.attachments, render.body(event, tickets))
+    create = _action(ActionKind.CREATE, event, body, priority=event.priority, attachments=files)
+    return new, [create]
 
 
 def _reopen(state: IncidentState, event: AlertEvent) -> Step:
@@ -126,6 +128,7 @@ def _reopen(state: IncidentState, event: AlertEvent) -> Step:
         reopen_count=count,
         escalation_level=0,
         acknowledged=False,
+        acknowledged_at=None,
         last_update=event.ts,
     )
     text = render.reopen_text(event, count, escalate=escalate)

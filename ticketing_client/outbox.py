@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import structlog
 from gatewatch.rules.events import AlertEvent, Escalation, TicketPolicy
 from gatewatch.ticketing_client.actions import QueuedAction, TicketAction
+from gatewatch.ticketing_client.attachments import MAX_BYTES, too_large
 from gatewatch.ticketing_client.lifecycle import (
     IncidentState,
     Status,
@@ -26,6 +28,7 @@ from gatewatch.ticketing_client.lifecycle import (
 )
 
 Db = sqlite3.Connection | sqlite3.Cursor
+log = structlog.get_logger("gatewatch.ticketing")
 
 
 @contextmanager
@@ -52,7 +55,7 @@ def _policy(text: str) -> TicketPolicy:
 
 _STATE_COLUMNS = (
     "incident_key, status, priority, opened_at, policy, title, resolved_at,"
-    " reopen_count, escalation_level, acknowledged, last_update"
+    " reopen_count, escalation_level, acknowledged, last_update, acknowledged_at"
 )
 
 
@@ -69,6 +72,7 @@ def _state(row: tuple[Any, ...]) -> IncidentState:
         escalation_level=row[8],
         acknowledged=bool(row[9]),
         last_update=row[10],
+        acknowledged_at=row[11],
     )
 
 
@@ -83,7 +87,7 @@ def load_state(db: Db, key: str) -> IncidentState | None:
 def save_state(db: Db, s: IncidentState) -> None:
     db.execute(
         f"INSERT OR REPLACE INTO ticket_incidents ({_STATE_COLUMNS})"  # noqa: S608
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             s.key,
             str(s.status),
@@ -96,6 +100,7 @@ def save_state(db: Db, s: IncidentState) -> None:
             s.escalation_level,
             int(s.acknowledged),
             s.last_update,
+            s.acknowledged_at,
         ),
     )
 
@@ -126,11 +131,25 @@ def add_actions(db: Db, actions: list[TicketAction], created: float) -> list[int
 
 def enqueue(db: Db, event: AlertEvent, now: float | None = None) -> list[int]:
     """Apply one AlertEvent to its incident; queue the resulting actions (no commit)."""
+    _log_oversized(event)
     state = load_state(db, event.incident_key)
     new, actions = on_event(state, event, ticket_ids(db, event.related))
     if new is not None and new != state:
         save_state(db, new)
     return add_actions(db, actions, event.ts if now is None else now)
+
+
+def _log_oversized(event: AlertEvent) -> None:
+    for a in event.attachments:
+        if (why := too_large(a)) is not None:
+            log.warning(
+                "ticket_attachment_too_large",
+                incident=event.incident_key,
+                attachment=a.name,
+                bytes=len(a.data),
+                cap=MAX_BYTES,
+                note=f"not queued: {why}; the ticket text says so",
+            )
 
 
 def enqueue_due_escalations(db: Db, now: float) -> list[int]:
@@ -214,7 +233,7 @@ def mark_started(db: Db, action_id: int, now: float) -> None:
 
 def mark_done(
     db: Db, q: QueuedAction, now: float, *, backend: str, ticket_id: str | None, acked: bool
-) -> None:
+) -> Ack | None:
     """Record a delivery: the map incident -> ticket, the row done, acknowledgement."""
     key = q.action.incident_key
     if ticket_id is not None:
@@ -230,8 +249,42 @@ def mark_done(
         " last_error = '', attempt_started = NULL WHERE id = ?",
         (now, q.id),
     )
-    if acked:
-        db.execute("UPDATE ticket_incidents SET acknowledged = 1 WHERE incident_key = ?", (key,))
+    return mark_acknowledged(db, key, now) if acked else None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A person took the ticket of an incident: once per ticket opening (or reopening)."""
+
+    incident_key: str
+    priority: int  # the incident's priority when it was acknowledged
+    seconds: float  # from the ticket's opening (the SLA clock's start) to the acknowledgement
+
+
+def mark_acknowledged(db: Db, key: str, now: float) -> Ack | None:
+    """Record the acknowledgement of an open incident; None when already recorded."""
+    row = db.execute(
+        "SELECT priority, opened_at FROM ticket_incidents WHERE incident_key = ?"
+        " AND acknowledged = 0 AND status != 'resolved'",
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute(
+        "UPDATE ticket_incidents SET acknowledged = 1, acknowledged_at = ? WHERE incident_key = ?",
+        (now, key),
+    )
+    return Ack(key, int(row[0]), max(0.0, now - float(row[1])))
+
+
+def unacknowledged(db: Db) -> list[tuple[str, str]]:
+    """(incident key, ticket id) of the open tickets nobody has taken yet, oldest first."""
+    rows = db.execute(
+        "SELECT i.incident_key, m.ticket_id FROM ticket_incidents i JOIN ticket_map m"
+        " ON m.incident_key = i.incident_key WHERE i.status != 'resolved' AND i.acknowledged = 0"
+        " ORDER BY i.opened_at"
+    )
+    return [(str(k), str(t)) for k, t in rows]
 
 
 def mark_retry(

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS ticket_incidents (
     reopen_count INTEGER NOT NULL DEFAULT 0,
     escalation_level INTEGER NOT NULL DEFAULT 0,
     acknowledged INTEGER NOT NULL DEFAULT 0,
-    last_update REAL NOT NULL DEFAULT 0
+    last_update REAL NOT NULL DEFAULT 0,
+    acknowledged_at REAL                        -- when the desk showed a person took it
 );
 CREATE INDEX IF NOT EXISTS ticket_incidents_firing
     ON ticket_incidents (status, acknowledged);
@@ -63,6 +64,17 @@ CREATE TABLE IF NOT EXISTS local_ticket_notes (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS local_ticket_notes_ticket ON local_ticket_notes (ticket_id);
+CREATE TABLE IF NOT EXISTS local_ticket_attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id INTEGER NOT NULL REFERENCES local_tickets (id),
+    ts REAL NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS local_ticket_attachments_ticket
+    ON local_ticket_attachments (ticket_id);
 """
 
 
@@ -78,5 +90,13 @@ def connect_state(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connectio
     return conn
 
 
+# columns added after a release: (table, column, declaration), added when missing
+ADDED_COLUMNS = (("ticket_incidents", "acknowledged_at", "REAL"),)
+
+
 def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    for table, column, decl in ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")

@@ -1,7 +1,7 @@
 """The ticketing stage as the daemon wires it: events in, SLA ticks, the worker.
 
     tickets = Ticketing(conn, lock, worker, clock=time.time)
-    await tickets.start()                 # runs the worker and the SLA timer
+    await tickets.start()                 # runs the worker, the SLA timer, the ack poll
     tickets.submit(events)                # AlertEvents, one transaction for the batch
     await tickets.stop()                  # SIGTERM
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from gatewatch.rules.events import AlertEvent
 from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client.acks import AckPoller
 from gatewatch.ticketing_client.worker import Worker
 
 
@@ -32,10 +33,16 @@ class Ticketing:
         *,
         clock: Callable[[], float] = time.time,
         sla_check_interval: float = 5.0,
+        ack_poll_interval: float = 60.0,
     ) -> None:
         self.conn, self.lock, self.worker, self.clock = conn, lock, worker, clock
         self.sla_check_interval = sla_check_interval
+        self.ack_poll_interval = ack_poll_interval
+        self.acks = AckPoller(
+            conn, lock, worker.adapter, clock=clock, observers=worker.ack_observers
+        )
         self._timer: asyncio.Task[None] | None = None
+        self._ack_timer: asyncio.Task[None] | None = None
 
     def submit(
         self,
@@ -71,6 +78,9 @@ class Ticketing:
     async def start(self) -> None:
         self.worker.start()
         self._timer = asyncio.create_task(self._sla_loop(), name="ticket-sla")
+        self._ack_timer = asyncio.create_task(
+            self.acks.run(self.ack_poll_interval), name="ticket-acks"
+        )
 
     async def _sla_loop(self) -> None:
         while True:
@@ -78,8 +88,9 @@ class Ticketing:
             await asyncio.sleep(self.sla_check_interval)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+        for timer in (self._timer, self._ack_timer):
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
         await self.worker.stop(timeout)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
-from gatewatch.ticketing_client import outbox
+from gatewatch.ticketing_client import attachments, outbox
 from gatewatch.ticketing_client.actions import ActionKind, QueuedAction, TicketAction
 from gatewatch.ticketing_client.adapters.base import Adapter
 from gatewatch.ticketing_client.errors import DeskError, RejectedError, RetryableError
@@ -27,6 +27,7 @@ from gatewatch.ticketing_client.retry import RetryPolicy
 log = structlog.get_logger("gatewatch.ticketing")
 KEEP_DONE = 7 * 86_400.0  # delivered and dropped actions stay visible this long
 PRUNE_EVERY = 3600.0
+ATTACH_TRIES = 3  # attempts of a create with its files before it goes without them
 
 
 @dataclass
@@ -40,6 +41,9 @@ class WorkerStats:
     # escalations delivered, by rule (the incident key's prefix); replaced, not mutated,
     # so a metrics scrape on another thread never sees it change size
     escalations_by_rule: dict[str, int] = field(default_factory=dict)
+    # files of delivered creates, by outcome: sent, unsupported (the desk takes none),
+    # failed (refused, or still failing after ATTACH_TRIES: the ticket went without)
+    attachments: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,25 @@ async def deliver(
     return Delivery(ticket_id)
 
 
+def _desk_answered(error: str) -> bool:
+    """The last attempt failed with an answer (5xx...), not with the desk out of reach."""
+    return not error.startswith(("cannot reach", "timeout"))
+
+
+def notify_ack(observers: list[Callable[[outbox.Ack], None]], ack: outbox.Ack) -> None:
+    log.info(
+        "ticket_acknowledged",
+        incident=ack.incident_key,
+        priority=f"P{ack.priority}",
+        seconds=round(ack.seconds, 1),
+    )
+    for observe in observers:
+        try:
+            observe(ack)
+        except Exception:  # a metrics hook must not stop deliveries
+            log.exception("ack_observer_failed", incident=ack.incident_key)
+
+
 class Worker:
     """``start()`` / ``await stop()`` in the daemon; ``notify()`` after enqueueing."""
 
@@ -107,6 +130,9 @@ class Worker:
         self.create_settle = create_settle
         self.rng = rng or random.Random()
         self.stats = WorkerStats()
+        # told once per acknowledged ticket (here when an SLA check finds it taken, and
+        # by the AckPoller): the time-to-acknowledge histogram of /metrics
+        self.ack_observers: list[Callable[[outbox.Ack], None]] = []
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -205,7 +231,7 @@ class Worker:
                 outbox.mark_started(self.conn, q.id, self.clock())
         unknown = q.attempt_started is not None  # an earlier attempt ended without an answer
         try:
-            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+            result = await self._send(q, ticket_id, unknown)
         except RetryableError as exc:
             self._retry(q, exc)
         except DeskError as exc:
@@ -215,6 +241,53 @@ class Worker:
             self._retry(q, RetryableError(f"internal error: {exc!r}"))
         else:
             self._delivered(q, result)
+
+    async def _send(self, q: QueuedAction, ticket_id: str | None, unknown: bool) -> Delivery:
+        """Deliver; a file never blocks its ticket: refused -> the action again without it."""
+        action = self._for_desk(q)
+        try:
+            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+        except RetryableError:
+            raise
+        except DeskError as exc:
+            if not action.attachments:
+                raise
+            bare = attachments.without(action, f"{self.adapter.name} refused it")
+            # refused again without the file: not the file's fault; that error parks it
+            result = await deliver(self.adapter, bare, ticket_id, check_first=unknown)
+            self._attachment_failed(q, f"{self.adapter.name} refused it: {exc.reason}")
+            return result
+        self._count_files("sent", len(action.attachments))
+        return result
+
+    def _for_desk(self, q: QueuedAction) -> TicketAction:
+        """The action as this desk gets it: without files it cannot take or keeps failing on."""
+        action = q.action
+        if not action.attachments:
+            return action
+        if not self.adapter.takes_attachments:
+            self._count_files("unsupported", len(action.attachments))
+            return attachments.without(action, attachments.unsupported(self.adapter.name))
+        if q.attempts >= ATTACH_TRIES and _desk_answered(q.last_error):
+            self._attachment_failed(q, f"{q.attempts} attempts failed: {q.last_error}")
+            return attachments.without(action, f"{q.attempts} attempts with it failed")
+        return action
+
+    def _attachment_failed(self, q: QueuedAction, reason: str) -> None:
+        self._count_files("failed", len(q.action.attachments))
+        log.error(
+            "ticket_attachment_failed",
+            action_id=q.id,
+            incident=q.action.incident_key,
+            attachments=[a.name for a in q.action.attachments],
+            reason=reason,
+            note="the ticket goes without it; its text says so",
+        )
+
+    def _count_files(self, outcome: str, n: int) -> None:
+        if n:
+            counts = self.stats.attachments
+            self.stats.attachments = {**counts, outcome: counts.get(outcome, 0) + n}
 
     def _settled(self, q: QueuedAction) -> bool:
         if q.attempt_started is None:
@@ -235,7 +308,7 @@ class Worker:
 
     def _delivered(self, q: QueuedAction, result: Delivery) -> None:
         with self.lock, outbox.transaction(self.conn):
-            outbox.mark_done(
+            ack = outbox.mark_done(
                 self.conn,
                 q,
                 self.clock(),
@@ -247,6 +320,8 @@ class Worker:
                 self._desk_failing = False
                 released = outbox.release_backoff(self.conn, self.clock())
                 log.info("ticket_desk_recovered", released=released)
+        if ack is not None:
+            notify_ack(self.ack_observers, ack)
         kind = str(q.action.kind)
         self.stats.delivered += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,7 @@ from gatewatch.anomaly.persist import (
     ModelFileError,
     TrainingWindow,
     dumps,
-    load_or_train,
     loads,
-    save_file,
 )
 
 WINDOW = TrainingWindow(1_700_000_000.0, 1_702_592_000.0, 43_200, ("a", "b", "c"))
@@ -71,22 +68,3 @@ def _tamper(edit: object) -> bytes:
 def test_old_version_or_corrupt_files_are_refused_clearly(data: bytes, message: str) -> None:
     with pytest.raises(ModelFileError, match=message):
         loads(data)
-
-
-def test_load_or_train_retrains_and_replaces_a_refused_file(tmp_path: Path) -> None:
-    path = tmp_path / "pump-1.json"
-    path.write_bytes(_tamper(lambda d: d.update(version=0)))
-    calls = []
-
-    def train() -> tuple[AssetModel, TrainingWindow]:
-        calls.append(1)
-        return fitted(), WINDOW
-
-    model, _, note = load_or_train(path, train)
-    assert calls == [1]
-    assert note.startswith("retrained (refused") and "version 0" in note
-    _, _, note2 = load_or_train(path, train)
-    assert note2 == "loaded"
-    assert calls == [1]
-    save_file(path, model, WINDOW)
-    assert not (tmp_path / "pump-1.json.tmp").exists()

@@ -12,7 +12,7 @@ from typing import Any
 
 from gatewatch.daemon.health import BrokerLink, CheckResult, HealthReport
 from gatewatch.daemon.metrics import MetricSources, build_registry
-from gatewatch.daemon.stage_metrics import StageCollector
+from gatewatch.daemon.stage_metrics import StageCollector, ack_histogram
 from gatewatch.sensors.ingest import IngestStats
 from gatewatch.sensors.store.influx import ForwardLag
 from gatewatch.ticketing_client.schema import connect_state
@@ -49,6 +49,7 @@ def stage_metrics() -> bytes:
         registry = CollectorRegistry()
         registry.register(StageCollector(db, "local", lambda: stats, alerting))
         Histogram("gatewatch_rule_evaluation_seconds", "", registry=registry).observe(0.01)
+        ack_histogram(registry)
         return generate_latest(registry)
 
 

@@ -3,6 +3,9 @@ forecast goes through the shipped predictive rule and becomes a P3 event."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +15,15 @@ from gatewatch.daemon.anomaly_config import AnomalySettings
 from gatewatch.daemon.anomaly_stage import AnomalyStage
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.engine import Engine
+from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.sensors.assets import load_assets
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.sqlite import SqliteStore
+from gatewatch.ticketing_client.adapters.local import LocalAdapter, attachments_of
+from gatewatch.ticketing_client.attachments import MAX_BYTES
+from gatewatch.ticketing_client.schema import connect_state
+from gatewatch.ticketing_client.service import Ticketing
+from gatewatch.ticketing_client.worker import Worker
 
 CONFIG = Path(__file__).parents[2] / "config"
 DAY = 86_400.0
@@ -35,9 +44,12 @@ def pump_rules_engine() -> Engine:
     return Engine(rules, assets, default_site="hq")
 
 
-def test_warm_up_then_degrading_pump_raises_one_predictive_p3(tmp_path: Path) -> None:
+def degrading_run(tmp_path: Path) -> tuple[AnomalyStage, list[AlertEvent], int, PumpSim]:
+    """A pump degrading 2 %/day; gatewatch restarts on day 20 (warm-up from the store).
+
+    Returns the stage, the fired events and how many zone C forecasts were made."""
     # healthy for 15 days, then 2 %/day from 1.6 mm/s: zone C (2.8 mm/s, class II)
-    # about 28 days after the onset; gatewatch restarts on day 20 (warm-up)
+    # about 28 days after the onset
     sim = PumpSim(growth_per_day=0.02, onset_day=15)
     history = readings(sim, 20, START, seed=1)
     store = SqliteStore(tmp_path / "readings.db", tmp_path / "state.db")
@@ -49,11 +61,16 @@ def test_warm_up_then_degrading_pump_raises_one_predictive_p3(tmp_path: Path) ->
 
     engine = pump_rules_engine()
     live = [r for r in readings(sim, 45, START, seed=1) if r.ts >= START + 20 * DAY]
-    fired, forecasts = [], []
+    fired, forecasts = [], 0
     for r in live:
         signals = stage.on_readings([r])
-        forecasts += [s for s in signals if s.metric.endswith(DAYS_TO_ZONE_C)]
+        forecasts += sum(s.metric.endswith(DAYS_TO_ZONE_C) for s in signals)
         fired += [e for e in engine.process([r, *signals], now=r.ts) if e.kind == "fired"]
+    return stage, fired, forecasts, sim
+
+
+def test_warm_up_then_degrading_pump_raises_one_predictive_p3(tmp_path: Path) -> None:
+    _, fired, forecasts, sim = degrading_run(tmp_path)
     zone_c_day = START + sim.day_reaching(2.8) * DAY
     assert forecasts, "no forecast after a warm-up of 20 days"
     assert [e.rule_id for e in fired] == ["pump-zone-c-forecast"]
@@ -61,6 +78,31 @@ def test_warm_up_then_degrading_pump_raises_one_predictive_p3(tmp_path: Path) ->
     assert ev.priority == 3 and ev.predictive and ev.asset is not None
     assert (zone_c_day - ev.ts) / DAY >= 7, "predictive ticket less than 7 days ahead"
     assert "zone C forecast" in ev.body.lower() or "Zone C forecast" in ev.body
+    assert ev.attachments == ()  # rules/ never attaches anything
+
+
+def test_predictive_ticket_carries_the_trend_plot_to_the_desk(tmp_path: Path) -> None:
+    """Incident 7: the forecast's plot goes with the event into the outbox, then to the
+    desk (the local backend keeps it beside the ticket)."""
+    stage, [ev], _, _ = degrading_run(tmp_path)
+    [with_plot] = stage.with_evidence([ev])
+    [plot] = with_plot.attachments
+    assert (plot.name, plot.content_type, plot.description) == (
+        "trend.png",
+        "image/png",
+        "trend plot",
+    )
+    assert plot.data.startswith(b"\x89PNG\r\n\x1a\n") and len(plot.data) < MAX_BYTES
+    assert plot.data == stage.pipeline.trackers[("hq", "pump-1")].trend_png()
+    resolved = replace(ev, kind=EventKind.RESOLVED)
+    assert stage.with_evidence([resolved]) == [resolved]  # only what opens a ticket
+
+    conn = connect_state(tmp_path / "state.db")
+    tickets = Ticketing(conn, threading.Lock(), Worker(conn, LocalAdapter(conn)))
+    tickets.submit([with_plot])
+    assert asyncio.run(tickets.worker.drain(10))
+    [(ticket_id,)] = conn.execute("SELECT id FROM local_tickets").fetchall()
+    assert attachments_of(conn, ticket_id) == [plot]
 
 
 def test_healthy_pump_after_warm_up_raises_nothing(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from gatewatch.ticketing_client.adapters.local import LocalAdapter
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ticketing_client"))
 from harness import drain, open_desk
-from ticket_events import T0, lift, server_room
+from ticket_events import T0, lift, pump, server_room, trend_plot
 
 
 @pytest.fixture
@@ -91,3 +92,38 @@ def test_missing_state_db_is_invalid_input(
 ) -> None:
     assert main(["outbox", "list", "--state-db", str(tmp_path / "none.db")]) == 1
     assert "no state database" in capsys.readouterr().err
+
+
+def test_tickets_show_lists_and_saves_the_trend_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = open_desk(tmp_path)
+    desk.event(server_room())
+    desk.event(pump())  # the predictive ticket with its trend plot: local ticket 2
+    drain(desk.worker(LocalAdapter(desk.conn, lock=desk.lock, clock=desk.clock)))
+    desk.conn.close()
+    state_db, png = tmp_path / "state.db", trend_plot().data
+    code, out = run(capsys, "tickets", "show", "2", "--state-db", str(state_db))
+    assert code == 0 and f"attachment: trend.png (image/png, {len(png)} bytes) trend plot" in out
+    argv = ("tickets", "show", "2", "--state-db", str(state_db), "--json")
+    code, out = run(capsys, *argv, "--save-attachments", str(tmp_path / "files"))
+    doc = json.loads(out)
+    [f] = doc["attachments"]
+    assert f["bytes"] == len(png) and f["sha256"] == hashlib.sha256(png).hexdigest()
+    assert doc["saved"] == [str(tmp_path / "files" / "ticket-2-trend.png")]
+    assert (tmp_path / "files" / "ticket-2-trend.png").read_bytes() == png
+    code, out = run(capsys, "tickets", "show", "1", "--state-db", str(state_db), "--json")
+    assert json.loads(out)["attachments"] == []
+
+
+def test_tickets_take_acknowledges_a_local_ticket(
+    state_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "tickets", "take", "1", "--owner", "alice", "--state-db", str(state_db))
+    assert code == 0 and "alice" in out
+    code, out = run(capsys, "tickets", "show", "1", "--state-db", str(state_db), "--json")
+    ticket = json.loads(out)["local_ticket"]
+    assert (ticket["owner"], ticket["status"]) == ("alice", "open")
+    code = main(["tickets", "take", "99", "--owner", "bob", "--state-db", str(state_db)])
+    assert code == 1 and "no local ticket 99" in capsys.readouterr().err
+    assert main(["tickets", "take", "1", "--owner", " ", "--state-db", str(state_db)]) == 1

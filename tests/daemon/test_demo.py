@@ -59,4 +59,12 @@ def test_demo_plays_the_incidents_end_to_end_and_loses_nothing(tmp_path: Path) -
     assert repeated["potentially_critical"] == 1 and repeated["priority"] == 1
     door = tickets["lift-door-fault"]
     assert door["reopen_count"] == 2, "a fault that comes back reopens the same ticket"
-    assert summary["alerts"]["fired"] >= 5
+    assert summary["alerts"]["fired"] >= 6
+    # incident 7: weeks of seeded history, the live forecast is the third in a row
+    pump = tickets["pump-zone-c-forecast"]
+    assert pump["priority"] == 3 and pump["incident_key"].endswith("pump-3/days_to_zone_c")
+    assert "%/day" in pump["body"] and "now in ISO 10816 zone B" in pump["body"]
+    assert "Zone C forecast: 20" in pump["body"]  # a date
+    predictive = [t for t in summary["tickets"] if t["incident_key"].startswith("pump-zone")]
+    assert len(predictive) == 1, "the healthy pumps get no predictive ticket"
+    assert summary["history"]["days"] >= 14 and summary["history"]["events"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -9,7 +10,10 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
+from gatewatch.anomaly.plot import trend_png
+from gatewatch.anomaly.zones import ZoneLimits
 from gatewatch.daemon.status_page import (
     Alert,
     Note,
@@ -26,6 +30,7 @@ from gateway_process import Gateway, wait_for
 from servers import Mosquitto, publish_many
 
 CONFIG = Path(__file__).parents[2] / "config"
+LIMITS = ZoneLimits(1.12, 2.8, 7.1)
 EVIL = '<script>alert("x")</script>'
 
 
@@ -138,3 +143,31 @@ def test_tickets_of_other_desks_come_from_the_incident_map(tmp_path: Path) -> No
     tickets = {t.backend: t for t in read_tickets(db)}
     assert tickets["rt"] == Ticket("4711", "pump-vibration:hq/pump-1", "Pump 1", 2, "firing", "rt")
     assert tickets["local"].notes == (Note(6.0, "comment", "still open"),)
+
+
+def test_a_local_tickets_trend_plot_is_shown_inline(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    png = trend_png(
+        np.arange(20.0),
+        1.6 * np.exp(0.02 * np.arange(20.0)),
+        LIMITS,
+        slope_per_day=0.02,
+        level_now=2.3,
+    )
+    with closing(connect_state(db)) as conn:
+        conn.execute(
+            "INSERT INTO local_tickets (incident_key, subject, priority, created, updated)"
+            " VALUES ('pump-zone-c-forecast/pump-1', 'Pump 1 heads for zone C', 3, 5.0, 5.0)"
+        )
+        conn.execute(
+            "INSERT INTO local_ticket_attachments (ticket_id, ts, name, content_type, data)"
+            " VALUES (1, 5.0, 'trend.png', 'image/png', ?)",
+            (png,),
+        )
+    [ticket] = read_tickets(db)
+    assert ticket.images == (("trend.png", png),)
+    html = render(StatusData("hq", 10.0, load_assets(CONFIG / "assets.yaml"), (), (ticket,), ()))
+    [src] = re.findall(
+        r'<img alt="trend.png" title="trend.png" src="data:image/png;base64,([^"]+)"', html
+    )
+    assert base64.b64decode(src) == png

@@ -84,6 +84,16 @@ class RedmineReader:
         notes = [j["notes"] for j in issue.get("journals") or () if j.get("notes")]
         return [issue["description"], *notes]
 
+    def files(self, ticket: str) -> dict[str, tuple[str, bytes]]:
+        """The issue's attachments: file name -> (content type, bytes downloaded back)."""
+        params = {"include": "attachments"}
+        data = self.http.get(f"/issues/{ticket}.json", params=params).raise_for_status().json()
+        out = {}
+        for a in data["issue"].get("attachments") or ():
+            body = self.http.get(f"/attachments/download/{a['id']}/{a['filename']}")
+            out[a["filename"]] = (a["content_type"], body.raise_for_status().content)
+        return out
+
     def take_as_tech(self, ticket: str) -> None:
         body = {"issue": {"assigned_to_id": self.server.keys["tech_id"], "status_id": 2}}
         self.tech.put(f"/issues/{ticket}.json", json=body).raise_for_status()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -65,6 +66,17 @@ class RTReader:
             if item.get("ContentType") == "text/plain" and item.get("Content"):
                 texts.append(str(item["Content"]))  # collections return it plain
         return texts
+
+    def files(self, ticket_id: str) -> dict[str, tuple[str, bytes]]:
+        """The ticket's named attachments: file name -> (content type, bytes as stored)."""
+        params = {"fields": "Filename,ContentType", "per_page": "100"}
+        items = self.http.get(f"/ticket/{ticket_id}/attachments", params=params).json()["items"]
+        out = {}
+        for item in items:
+            if item.get("Filename"):
+                data = self.http.get(f"/attachment/{item['id']}").raise_for_status().json()
+                out[item["Filename"]] = (item["ContentType"], base64.b64decode(data["Content"]))
+        return out
 
     def priority(self, ticket_id: str) -> int:
         return int(self.ticket(ticket_id)["Priority"])

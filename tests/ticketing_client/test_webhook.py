@@ -24,7 +24,7 @@ from gatewatch.ticketing_client.adapters.webhook import (
     verify,
 )
 from harness import drain, open_desk
-from ticket_events import T0, server_room
+from ticket_events import T0, pump, server_room
 from webhook_receiver import Receiver
 
 SECRET = "s3cret-for-tests"
@@ -138,3 +138,17 @@ def test_registry_builds_adapters_by_name_with_secrets_from_env_or_file(tmp_path
         build_adapter("rt", {"url": "http://rt", "token_env": "RT_TOKEN"}, ctx)
     asyncio.run(made.aclose())
     asyncio.run(rt.aclose())
+
+
+def test_a_predictive_create_says_the_plot_is_not_attached(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    desk = open_desk(tmp_path)
+    desk.event(pump())
+    drain(desk.worker(adapter(receiver.url)))
+    [create] = receiver.events
+    assert create["text"].endswith(
+        "trend plot not attached: webhook adapter does not take attachments"
+    )
+    assert "attachments" not in create  # the schema stays gatewatch.ticket-event/1
+    assert receiver.rejected == []

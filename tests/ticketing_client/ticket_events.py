@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatewatch.rules.events import AlertEvent, Escalation, EventKind, TicketPolicy
+import numpy as np
+from gatewatch.anomaly.plot import trend_png
+from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.rules.events import AlertEvent, Attachment, Escalation, EventKind, TicketPolicy
 from gatewatch.sensors.assets import Asset, AssetLocation, Responsible
 
+ZONES_CLASS_II = ZoneLimits(1.12, 2.8, 7.1)
 T0 = 1_764_100_000.0  # 2025-11-25 19:46:40 UTC
 
 SERVER_ROOM = Asset(
@@ -86,5 +90,48 @@ def lift(
         value=1.0,
         threshold=0.5,
         policy=LIFT_POLICY,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+PUMP = Asset(
+    id="pump-1",
+    asset_class="pump",
+    name="Pump 1",
+    location=AssetLocation(building="HQ", floor="-1", room="plant room"),
+    responsible=Responsible(kind="contractor", name="PumpCare", contact="+49 30 555 0101"),
+    checklist_url="https://wiki.example.org/checklists/pump",
+)
+
+
+def trend_plot() -> Attachment:
+    """A real trend plot (anomaly/plot.py) of a pump rising 2 %/day toward zone C."""
+    days = np.arange(20.0)
+    levels = 1.6 * np.exp(0.02 * days)
+    png = trend_png(days, levels, ZONES_CLASS_II, slope_per_day=0.02, level_now=levels[-1])
+    return Attachment("trend.png", "image/png", png, "trend plot")
+
+
+def pump(
+    kind: EventKind = EventKind.FIRED, *, key: str = "pump-zone-c-forecast/pump-1", **kw: object
+) -> AlertEvent:
+    """DESIGN.md incident 7: a predictive P3 with its trend plot attached (as the daemon does)."""
+    base = AlertEvent(
+        kind=kind,
+        incident_key=key,
+        rule_id="pump-zone-c-forecast",
+        priority=3,
+        title="Predictive: Pump 1 reaches vibration zone C in 12 days",
+        body="Vibration RMS 2.3 mm/s, now in ISO 10816 zone B, rising 2 %/day.",
+        ts=T0,
+        since=T0 - 2 * 86_400,
+        asset=PUMP,
+        site="hq",
+        metric="days_to_zone_c",
+        value=12.0,
+        threshold=30.0,
+        predictive=True,
+        policy=TicketPolicy(resolve_on_clear=False),
+        attachments=(trend_plot(),),
     )
     return replace(base, **kw)  # type: ignore[arg-type]

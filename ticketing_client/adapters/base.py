@@ -17,6 +17,9 @@ class Adapter(Protocol):
     """One service desk. Methods raise RetryableError or RejectedError; nothing else escapes."""
 
     name: str
+    # whether ``create`` delivers ``action.attachments``; when False the worker sends the
+    # action without them and says so in its text
+    takes_attachments: bool
 
     async def create(self, action: TicketAction) -> str:
         """Open the ticket, or return the one the desk already has for the incident key."""

@@ -88,6 +88,7 @@ def plain(value: object) -> str:
 
 class JiraAdapter:
     name = "jira"
+    takes_attachments = False
 
     def __init__(self, settings: JiraSettings, *, transport: Any = None) -> None:
         self.settings = settings

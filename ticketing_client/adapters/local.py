@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
+from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.errors import RejectedError
 
 
 class LocalAdapter:
     name = "local"
+    takes_attachments = True
 
     def __init__(
         self,
@@ -26,16 +28,20 @@ class LocalAdapter:
         self.lock: AbstractContextManager[object] = lock if lock is not None else nullcontext()
         self.clock = clock
 
-    def _write(self, sql: str, args: tuple[object, ...]) -> int:
+    def _write(self, sql: str, args: tuple[object, ...], *more: Write) -> int:
+        """One transaction: ``sql`` and then ``more`` (which get its new row id)."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 cur = self.conn.execute(sql, args)
+                row = int(cur.lastrowid or 0)
+                for extra in more:
+                    extra(self.conn, row)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-            return int(cur.lastrowid or 0) if sql.startswith("INSERT") else cur.rowcount
+            return row if sql.startswith("INSERT") else cur.rowcount
 
     def _note(self, ticket_id: str, kind: str, text: str) -> None:
         self._write(
@@ -78,6 +84,7 @@ class LocalAdapter:
                 now,
                 now,
             ),
+            lambda db, row: _store_files(db, row, action.attachments, now),
         )
         self._note(str(ticket), "create", action.text)
         return str(ticket)
@@ -121,6 +128,31 @@ class LocalAdapter:
 
     async def aclose(self) -> None:
         return None
+
+
+Write = Callable[[sqlite3.Connection, int], object]
+
+
+def _store_files(
+    db: sqlite3.Connection, ticket: int, files: tuple[Attachment, ...], now: float
+) -> None:
+    """The create's files beside the ticket, in the same transaction as the ticket."""
+    for a in files:
+        db.execute(
+            "INSERT INTO local_ticket_attachments (ticket_id, ts, name, content_type,"
+            " description, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket, now, a.name, a.content_type, a.description, a.data),
+        )
+
+
+def attachments_of(conn: sqlite3.Connection, ticket_id: int) -> list[Attachment]:
+    """A local ticket's files (for `gatewatch tickets show` and the status page)."""
+    rows = conn.execute(
+        "SELECT name, content_type, data, description FROM local_ticket_attachments"
+        " WHERE ticket_id = ? ORDER BY id",
+        (ticket_id,),
+    )
+    return [Attachment(name, ctype, bytes(data), what) for name, ctype, data, what in rows]
 
 
 def take(conn: sqlite3.Connection, ticket_id: int, owner: str, now: float) -> bool:

@@ -8,7 +8,8 @@ adapter checks the credentials, the project and that the key field really
 filters before the first create, and reads the issue back after every change.
 State changes (status, priority, project) go before the note; notes are
 skipped when the issue already has the same note from the API user, so a
-retried action never posts a note twice.
+retried action never posts a note twice. A create's attachments (the trend plot)
+are uploaded first (POST /uploads.json) and referred to by token in the create.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient, SettingError
 from gatewatch.ticketing_client.errors import RejectedError
@@ -64,6 +66,7 @@ class _Names:
 
 class RedmineAdapter:
     name = "redmine"
+    takes_attachments = True
 
     def __init__(self, settings: RedmineSettings, *, transport: Any = None) -> None:
         self.settings = settings
@@ -207,12 +210,26 @@ class RedmineAdapter:
         }
         if ids.tracker is not None:
             issue["tracker_id"] = ids.tracker
+        if action.attachments:
+            issue["uploads"] = [await self._upload(a) for a in action.attachments]
         reply = await self.http.call(
             "POST", "/issues.json", json={"issue": issue}, refusals=_issue_refusals()
         )
         created = dict(reply.json()["issue"])
         self._verify_created(created, action.incident_key, issue["priority_id"])
         return str(created["id"])
+
+    async def _upload(self, a: Attachment) -> dict[str, str]:
+        """POST /uploads.json (raw bytes) -> the token the issue create refers to."""
+        reply = await self.http.call(
+            "POST",
+            "/uploads.json",
+            params={"filename": a.name, "content_type": a.content_type},
+            content=a.data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        token = str(reply.json()["upload"]["token"])
+        return {"token": token, "filename": a.name, "content_type": a.content_type}
 
     def _verify_created(self, issue: Mapping[str, Any], key: str, priority: int) -> None:
         if self._key_of(issue) != key:

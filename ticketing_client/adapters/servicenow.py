@@ -56,6 +56,7 @@ class ServiceNowSettings:
 
 class ServiceNowAdapter:
     name = "servicenow"
+    takes_attachments = False
 
     def __init__(self, settings: ServiceNowSettings, *, transport: Any = None) -> None:
         self.settings = settings

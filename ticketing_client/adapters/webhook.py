@@ -59,12 +59,14 @@ def event_document(action: TicketAction, ticket_id: str | None, sent_at: float) 
         "ticket_id": ticket_id,
         "sent_at": sent_at,
         "priority_label": None if priority is None else f"P{priority}",
-        **{k: v for k, v in doc.items() if k != "kind"},
+        # files are not part of gatewatch.ticket-event/1 (takes_attachments is False)
+        **{k: v for k, v in doc.items() if k not in ("kind", "attachments")},
     }
 
 
 class WebhookAdapter:
     name = "webhook"
+    takes_attachments = False
 
     def __init__(
         self,

@@ -46,6 +46,7 @@ class ZendeskSettings:
 
 class ZendeskAdapter:
     name = "zendesk"
+    takes_attachments = False
 
     def __init__(self, settings: ZendeskSettings, *, transport: Any = None) -> None:
         self.settings = settings

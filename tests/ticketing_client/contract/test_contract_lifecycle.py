@@ -20,7 +20,7 @@ from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 from gatewatch.ticketing_client.adapters.base import Adapter
 from harness import Desk, drain, open_desk
 from probe import Probe
-from ticket_events import T0, lift, server_room
+from ticket_events import T0, lift, pump, server_room
 
 R = TypeVar("R")
 
@@ -61,6 +61,23 @@ def test_create_carries_subject_priority_asset_card_and_key(tmp_path: Path, prob
     assert "Maintenance checklist: https://wiki.example.org/checklists/server-room-cooling" in body
     assert "Current value: temperature: 31.2 C (threshold 27 C)" in body
     assert f"Incident key: {k}" in body
+
+
+def test_predictive_create_takes_its_trend_plot_or_says_why(tmp_path: Path, probe: Probe) -> None:
+    """A file is never dropped silently: the desk gets it, or the ticket text says so."""
+    desk, k = open_desk(tmp_path), key("pump-zone-c-forecast")
+    desk.event(pump(key=k))
+    adapter = probe.adapter(desk)
+    worker = desk.worker(adapter)
+    drain(worker)
+    ticket = desk.ticket(k)
+    assert ticket is not None and probe.priority(ticket) == 3
+    [body] = probe.texts(ticket)
+    note = f"trend plot not attached: {adapter.name} adapter does not take attachments"
+    if adapter.takes_attachments:
+        assert "not attached" not in body and worker.stats.attachments == {"sent": 1}
+    else:
+        assert note in body and worker.stats.attachments == {"unsupported": 1}
 
 
 def test_every_priority_maps_and_reads_back(tmp_path: Path, probe: Probe) -> None:
