@@ -26,7 +26,6 @@ scorer).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -202,7 +201,6 @@ class NabReport:
     files: int
     windows: int
     results: list[NabProfileResult]
-    seconds: float  # CPU time of the detector over all files (scoring not included)
 
 
 def nab_probation(n: int) -> int:
@@ -240,9 +238,7 @@ def evaluate_nab(
     """Score every file with a fresh ``detector`` (built by ``make`` when given, e.g. with
     other parameters), then one corpus threshold per profile."""
     make = make or NAB_DETECTORS[detector]
-    started = time.process_time()
     scores = [score_stream(f.values, make(f)) for f in files]
-    seconds = time.process_time() - started
     results, windows = [], 0
     for p in profiles:
         rows = [nab_rows(f.timestamps, f.windows, p) for f in files]
@@ -252,4 +248,4 @@ def evaluate_nab(
             f.name: nab_raw_score(r, s, th, p) for f, r, s in zip(files, rows, scores, strict=True)
         }
         results.append(NabProfileResult(p.name, th, nab_normalised(raw, windows, p), per_file))
-    return NabReport(detector, len(files), windows, results, seconds)
+    return NabReport(detector, len(files), windows, results)
