@@ -222,7 +222,7 @@ class RedmineAdapter:
         return str(created["id"])
 
     async def _check_files(self, ticket: str, action: TicketAction) -> None:
-        """Read the files back (a stale upload token is ignored by the create, with 201).
+        """Read the files back, as every change here (a stale token gets 422, tested).
 
         A missing file raises: the worker then keeps the issue (the retried create finds
         it by its key) and counts and logs the file as failed."""
