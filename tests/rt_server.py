@@ -102,6 +102,10 @@ Set($LogToFile, undef);
 Set($LogToSyslog, undef);
 Set($LogToSTDERR, 'error');
 Set($Timezone, 'UTC');
+# a file over 256 KiB is dropped with 201 (renamed *.txt): test_rt_attachments.py checks
+# the adapter notices (gatewatch's own cap, 64 KiB, keeps its files far below)
+Set($MaxAttachmentSize, 256 * 1024);
+Set($DropLongAttachments, 1);
 $RT::MasonDataDir = '{workdir}/mason_data';
 $RT::MasonSessionDir = '{workdir}/session_data';
 $RT::VarPath = '{workdir}';

@@ -244,7 +244,7 @@ class Worker:
 
     async def _send(self, q: QueuedAction, ticket_id: str | None, unknown: bool) -> Delivery:
         """Deliver; a file never blocks its ticket: refused -> the action again without it."""
-        action = self._for_desk(q)
+        action, outcome, why = self._for_desk(q)
         try:
             result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
         except RetryableError:
@@ -252,42 +252,43 @@ class Worker:
         except DeskError as exc:
             if not action.attachments:
                 raise
-            bare = attachments.without(action, f"{self.adapter.name} refused it")
+            action = attachments.without(action, f"{self.adapter.name} refused it")
             # refused again without the file: not the file's fault; that error parks it
-            result = await deliver(self.adapter, bare, ticket_id, check_first=unknown)
-            self._attachment_failed(q, f"{self.adapter.name} refused it: {exc.reason}")
-            return result
-        self._count_files("sent", len(action.attachments))
+            result = await deliver(self.adapter, action, ticket_id, check_first=unknown)
+            outcome, why = "failed", f"{self.adapter.name} refused it: {exc.reason}"
+        self._count_files(q, outcome, why)
         return result
 
-    def _for_desk(self, q: QueuedAction) -> TicketAction:
-        """The action as this desk gets it: without files it cannot take or keeps failing on."""
-        action = q.action
+    def _for_desk(self, q: QueuedAction) -> tuple[TicketAction, str, str]:
+        """The action as this desk gets it (without files it cannot take or keeps failing
+        on), what becomes of its files if it is delivered (sent, unsupported, failed), why."""
+        action, name = q.action, self.adapter.name
         if not action.attachments:
-            return action
+            return action, "sent", ""
         if not self.adapter.takes_attachments:
-            self._count_files("unsupported", len(action.attachments))
-            return attachments.without(action, attachments.unsupported(self.adapter.name))
+            why = attachments.unsupported(name)
+            return attachments.without(action, why), "unsupported", why
         if q.attempts >= ATTACH_TRIES and _desk_answered(q.last_error):
-            self._attachment_failed(q, f"{q.attempts} attempts failed: {q.last_error}")
-            return attachments.without(action, f"{q.attempts} attempts with it failed")
-        return action
+            bare = attachments.without(action, f"{q.attempts} attempts with it failed")
+            return bare, "failed", f"{q.attempts} attempts failed: {q.last_error}"
+        return action, "sent", ""
 
-    def _attachment_failed(self, q: QueuedAction, reason: str) -> None:
-        self._count_files("failed", len(q.action.attachments))
-        log.error(
-            "ticket_attachment_failed",
-            action_id=q.id,
-            incident=q.action.incident_key,
-            attachments=[a.name for a in q.action.attachments],
-            reason=reason,
-            note="the ticket goes without it; its text says so",
-        )
-
-    def _count_files(self, outcome: str, n: int) -> None:
-        if n:
-            counts = self.stats.attachments
-            self.stats.attachments = {**counts, outcome: counts.get(outcome, 0) + n}
+    def _count_files(self, q: QueuedAction, outcome: str, why: str) -> None:
+        """Count the delivered action's files by outcome; a failed one is logged."""
+        n = len(q.action.attachments)
+        if not n:
+            return
+        counts = self.stats.attachments
+        self.stats.attachments = {**counts, outcome: counts.get(outcome, 0) + n}
+        if outcome == "failed":
+            log.error(
+                "ticket_attachment_failed",
+                action_id=q.id,
+                incident=q.action.incident_key,
+                attachments=[a.name for a in q.action.attachments],
+                reason=why,
+                note="the ticket went without it; its text says so when it was created now",
+            )
 
     def _settled(self, q: QueuedAction) -> bool:
         if q.attempt_started is None:

@@ -103,7 +103,8 @@ class FileDesk:
     """An in-memory desk that records what it got; ``fail`` decides how a file fails."""
 
     takes_attachments: bool = True
-    fail: str = ""  # "", "reject" (4xx for files), "reject-all", "5xx", "unreachable"
+    # "", "reject" (4xx for files), "reject-all", "5xx" (for files), "5xx-all", "unreachable"
+    fail: str = ""
     name: str = "fake"
     created: list[TicketAction] = field(default_factory=list)
 
@@ -112,6 +113,8 @@ class FileDesk:
             raise RejectedError("HTTP 413 from /ticket: attachment too large")
         if action.attachments and self.fail == "5xx":
             raise RetryableError("HTTP 502 from /ticket: bad gateway")
+        if self.fail == "5xx-all":
+            raise RetryableError("HTTP 503 from /ticket: maintenance")
         if self.fail == "reject-all":
             raise RejectedError("HTTP 403 from /ticket: no permission")
         if self.fail == "unreachable":
@@ -229,3 +232,15 @@ def test_a_refusal_that_is_not_the_files_fault_parks_without_blaming_the_file(
     assert fake.created == [] and desk.counts() == {"parked": 1}
     assert worker.stats.attachments == {}
     assert not [e for e in logs if e["event"] == "ticket_attachment_failed"]
+
+
+def test_a_file_is_counted_once_when_its_ticket_is_finally_delivered(tmp_path: Path) -> None:
+    desk, fake = open_desk(tmp_path), FileDesk(fail="5xx-all")
+    desk.event(pump())
+    worker = desk.worker(fake)
+    _rounds(desk, worker, ATTACH_TRIES + 3)  # without the file it fails too: nothing counted
+    assert fake.created == [] and worker.stats.attachments == {}
+    fake.fail = ""
+    _rounds(desk, worker, 1)
+    [got] = fake.created
+    assert got.attachments == () and worker.stats.attachments == {"failed": 1}

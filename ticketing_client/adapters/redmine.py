@@ -217,7 +217,23 @@ class RedmineAdapter:
         )
         created = dict(reply.json()["issue"])
         self._verify_created(created, action.incident_key, issue["priority_id"])
+        if action.attachments:
+            await self._check_files(str(created["id"]), action)
         return str(created["id"])
+
+    async def _check_files(self, ticket: str, action: TicketAction) -> None:
+        """Read the files back, as every change here (a stale token gets 422, tested).
+
+        A missing file raises: the worker then keeps the issue (the retried create finds
+        it by its key) and counts and logs the file as failed."""
+        params = {"include": "attachments"}
+        data = await self._get(f"/issues/{ticket}.json", params=params, refusals=_issue_refusals())
+        have = {a.get("filename") for a in data["issue"].get("attachments") or ()}
+        missing = [a.name for a in action.attachments if a.name not in have]
+        if missing:
+            raise RejectedError(
+                f"redmine: issue #{ticket} was created without {', '.join(missing)}"
+            )
 
     async def _upload(self, a: Attachment) -> dict[str, str]:
         """POST /uploads.json (raw bytes) -> the token the issue create refers to."""

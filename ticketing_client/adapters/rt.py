@@ -117,8 +117,25 @@ class RequestTrackerAdapter:
         }
         if action.attachments:  # one transaction in RT: the ticket comes with its files
             body["Attachments"] = [_rt_file(a) for a in action.attachments]
-        created = (await self._call("POST", "/ticket", json=body)).json()
-        return str(created["id"])
+        created = str((await self._call("POST", "/ticket", json=body)).json()["id"])
+        if action.attachments:
+            await self._check_files(created, action)
+        return created
+
+    async def _check_files(self, ticket_id: str, action: TicketAction) -> None:
+        """RT answers 201 even when it dropped a file (``$DropLongAttachments``): read back.
+
+        A missing file raises: the worker then keeps the ticket (the retried create
+        finds it by its key) and counts and logs the file as failed."""
+        params = {"fields": "Filename", "per_page": "100"}
+        reply = await self._call("GET", f"/ticket/{ticket_id}/attachments", params=params)
+        have = {item.get("Filename") for item in reply.json().get("items") or ()}
+        missing = [a.name for a in action.attachments if a.name not in have]
+        if missing:
+            raise RejectedError(
+                f"RT ticket {ticket_id} was created without {', '.join(missing)}"
+                " (RT's $MaxAttachmentSize with $DropLongAttachments?)"
+            )
 
     async def comment(self, ticket_id: str, action: TicketAction) -> None:
         text = f"{action.text}\n\n{marker(action)}"

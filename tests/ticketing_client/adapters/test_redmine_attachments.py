@@ -11,6 +11,7 @@ import pytest
 from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
+from gatewatch.ticketing_client.adapters.redmine import RedmineAdapter
 from harness import drain, open_desk
 from redmine_client import RedmineReader
 from structlog.testing import capture_logs
@@ -58,5 +59,31 @@ def test_a_file_over_redmines_limit_leaves_the_issue_with_a_note(
     assert "HTTP 422" in failed["reason"] and "maximum allowed file size" in failed["reason"]
     ticket = desk.ticket(key)
     assert ticket is not None and redmine.files(ticket) == {}
+    assert "trend plot not attached: redmine refused it" in redmine.texts(ticket)[0]
+    assert worker.stats.attachments == {"failed": 1} and desk.counts() == {"done": 1}
+
+
+class StaleTokenAdapter(RedmineAdapter):
+    """Uploads for real, then refers to a token Redmine no longer knows (a stale one)."""
+
+    async def _upload(self, a: Attachment) -> dict[str, str]:
+        ref = await super()._upload(a)
+        return {**ref, "token": "999999." + "0" * 64}
+
+
+def test_a_stale_upload_token_leaves_the_issue_with_a_note(
+    tmp_path: Path, redmine: RedmineReader
+) -> None:
+    # Redmine refuses the create naming no field: 422 "1 file(s) could not be saved."
+    desk, key = open_desk(tmp_path), f"pump-zone-c-forecast/{uuid.uuid4().hex[:8]}"
+    desk.event(pump(key=key))
+    worker = desk.worker(StaleTokenAdapter(redmine.settings()))
+    with capture_logs() as logs:
+        drain(worker)
+    [failed] = [e for e in logs if e["event"] == "ticket_attachment_failed"]
+    assert "HTTP 422" in failed["reason"] and "could not be saved" in failed["reason"]
+    ticket = desk.ticket(key)
+    assert ticket is not None and redmine.issues_for(key) == [ticket]  # one issue
+    assert redmine.files(ticket) == {}
     assert "trend plot not attached: redmine refused it" in redmine.texts(ticket)[0]
     assert worker.stats.attachments == {"failed": 1} and desk.counts() == {"done": 1}
