@@ -52,7 +52,7 @@ class FaultProxy:
         return self
 
     def _call(self, coro: object) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)  # type: ignore[arg-type]
+        asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)  # type: ignore[arg-type]
 
     def up(self) -> None:
         async def listen() -> None:
@@ -77,17 +77,21 @@ class FaultProxy:
         async def release() -> None:
             for w in self.hung:
                 w.close()
+            await asyncio.gather(*(w.wait_closed() for w in self.hung), return_exceptions=True)
             current = asyncio.current_task()
             tasks = [t for t in asyncio.all_tasks() if t is not current]
             for task in tasks:
                 task.cancel()
             # let every handler run its finally (closing its sockets) before the loop stops
             await asyncio.gather(*tasks, return_exceptions=True)
+            for _ in range(3):  # transports finish closing in callbacks of the next iterations
+                await asyncio.sleep(0)
 
         self._call(release())
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+        self.thread.join(30)  # a loaded CI machine can be slow to finish the last callbacks
+        if not self.thread.is_alive():
+            self.loop.close()
 
     def script(self, *faults: str) -> None:
         with self.lock:
