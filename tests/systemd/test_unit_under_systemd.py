@@ -1,4 +1,5 @@
-"""systemd/gatewatch.service, unchanged, run by a real systemd as PID 1.
+"""systemd/gatewatch.service run by a real systemd as PID 1 (as shipped, but for a
+shorter watchdog in a drop-in).
 
 systemd-nspawn boots the host's own systemd in a throw-away container
 (``--volatile=yes``: a tmpfs root, the host's /usr read-only, nothing of the
@@ -44,7 +45,7 @@ py=/opt/gatewatch/bin/python
 get() {{ $py -c "import sys, urllib.request as u; print(u.urlopen(sys.argv[1]).read().decode())" \
     "$1"; }}
 systemctl show gatewatch -p ActiveState -p SubState -p MainPID -p StatusText -p WatchdogUSec \
-    > $out/show.txt
+    -p WatchdogTimestampMonotonic > $out/show.txt
 pid=$(systemctl show -p MainPID --value gatewatch)
 cat /proc/$pid/status > $out/service-status.txt
 cat /proc/self/status > $out/probe-status.txt
@@ -65,7 +66,9 @@ for _ in $(seq 100); do
         && break
     sleep 0.2
 done
-systemctl show gatewatch -p WatchdogTimestampMonotonic -p ActiveState > $out/watchdog.txt
+sleep 4  # > WatchdogSec: alive only if the pings arrive
+systemctl show gatewatch -p WatchdogTimestampMonotonic -p NRestarts -p MainPID \
+    > $out/watchdog.txt
 systemctl stop gatewatch
 systemctl show gatewatch -p Result -p ExecMainStatus -p ActiveState > $out/stop.txt
 journalctl -u gatewatch --no-pager -o cat > $out/journal.txt
@@ -95,6 +98,11 @@ def layout(tmp: Path, mqtt: int, http: int) -> dict[str, Path]:
         d.mkdir()
     (dirs["probe"] / "out").mkdir()
     shutil.copy(ROOT / "systemd" / "gatewatch.service", dirs["units"])  # as shipped
+    # but for one drop-in: a 3 s watchdog, so that pings are seen within the test
+    (dirs["units"] / "gatewatch.service.d").mkdir()
+    (dirs["units"] / "gatewatch.service.d" / "watchdog.conf").write_text(
+        "[Service]\nWatchdogSec=3s\n"
+    )
     (dirs["units"] / "probe.target").write_text("[Unit]\nWants=gatewatch.service probe.service\n")
     (dirs["units"] / "probe.service").write_text(
         "[Unit]\nAfter=gatewatch.service\n[Service]\nType=oneshot\n"
@@ -151,7 +159,7 @@ def test_the_shipped_unit_runs_sandboxed_under_systemd(
     show = fields(got["show"])
     assert (show["ActiveState"], show["SubState"]) == ("active", "running"), (journal, console)
     assert show["StatusText"].startswith("broker connected;")  # STATUS= after READY=1
-    assert show["WatchdogUSec"] == "30s"
+    assert show["WatchdogUSec"] == "3s"
     svc, probe = fields(got["service-status"], ":"), fields(got["probe-status"], ":")
     uid = int(svc["Uid"].split()[0])
     assert 61184 <= uid <= 65519, "DynamicUser: a UID from systemd's dynamic range"
@@ -165,7 +173,9 @@ def test_the_shipped_unit_runs_sandboxed_under_systemd(
     state_dir, db = (line.split() for line in got["state-dir"].splitlines())
     assert state_dir == [str(uid), "700"] and db[0] == str(uid)  # StateDirectory, UMask
     assert 'gatewatch_config_reloads_total{result="success"} 1.0' in got["metrics-reload"]
-    assert fields(got["watchdog"])["WatchdogTimestampMonotonic"] not in ("", "0")
+    watchdog = fields(got["watchdog"])  # seconds later: pinged since, never restarted
+    assert int(watchdog["WatchdogTimestampMonotonic"]) > int(show["WatchdogTimestampMonotonic"])
+    assert watchdog["NRestarts"] == "0" and watchdog["MainPID"] == show["MainPID"]
     stop = fields(got["stop"])
     assert (stop["Result"], stop["ExecMainStatus"], stop["ActiveState"]) == (
         "success",
