@@ -48,6 +48,8 @@ systemctl show gatewatch -p ActiveState -p SubState -p MainPID -p StatusText -p 
     -p WatchdogTimestampMonotonic > $out/show.txt
 pid=$(systemctl show -p MainPID --value gatewatch)
 cat /proc/$pid/status > $out/service-status.txt
+grep -o -e 'numpy/_core/_multiarray_umath[^/]*[.]so' -e 'sklearn/[^ ]*[.]so' /proc/$pid/maps \
+    | sort -u > $out/libraries.txt
 cat /proc/self/status > $out/probe-status.txt
 get http://127.0.0.1:{http}/healthz > $out/healthz.txt
 mosquitto_pub -h 127.0.0.1 -p {mqtt} -q 1 -t building/hq/lift-a1/door_close_time -m 3.2 \
@@ -115,6 +117,7 @@ def layout(tmp: Path, mqtt: int, http: int) -> dict[str, Path]:
         "site: hq\nstate_dir: /var/lib/gatewatch\nassets: assets.yaml\n"
         f"mqtt: {{port: {mqtt}, client_id: gw-nspawn}}\nhttp: {{port: {http}}}\n"
         "log: {format: json, level: info}\n"
+        f"rules: {{paths: [{ROOT / 'config' / 'rules'}]}}\n"  # rules and anomaly stage on
     )
     install(dirs["opt"])
     return dirs
@@ -168,6 +171,8 @@ def test_the_shipped_unit_runs_sandboxed_under_systemd(
     # nspawn filters every process of the container; systemd adds the unit's own filters
     # (SystemCallFilter, architectures, namespaces, address families, MDWE, ...)
     assert int(svc["Seccomp_filters"]) > int(probe["Seccomp_filters"])
+    libraries = got["libraries"]  # the anomaly stack runs inside the seccomp sandbox
+    assert "numpy/_core/_multiarray_umath" in libraries and "sklearn/" in libraries
     assert '"ok": true' in got["healthz"] and '"failing": []' in got["healthz"]
     assert re.search(r"^gatewatch_readings_stored_total 1\.0$", got["metrics"], re.M)
     state_dir, db = (line.split() for line in got["state-dir"].splitlines())
