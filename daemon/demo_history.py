@@ -163,7 +163,8 @@ class SeedReport:
     days: int
     readings: int
     history_events: int  # alert events the history itself raised (none by design)
-    seconds: float
+    seconds: float  # writing the store and the rule state
+    plan_seconds: float = 0.0  # simulating the history and its forecasts (plan)
 
 
 def seed(cfg: Config, history: PumpHistory) -> SeedReport:
