@@ -72,15 +72,10 @@ def plan(
 ) -> PumpHistory:
     """The history that makes the live forecast at ``start + LEAD_S`` the third in a row."""
     midnight = start + LEAD_S
-    origin = midnight - max_days * DAY
-    rng = np.random.default_rng(seed)
-    sims = {
-        asset: simulate(replace(sim, step_s=STEP_S), max_days, origin + PHASE_S, rng)
-        for asset, sim in PUMPS
-    }
+    sims = _simulate(midnight - max_days * DAY, max_days, seed)
     degrading, live = _until_confirmed(site, *sims[DEGRADING], settings)
     shift = midnight - math.floor(live.ts / DAY) * DAY  # whole days: midnights stay midnights
-    forecasts = [
+    healthy = [
         s
         for a, (ts, v) in sims.items()
         if a != DEGRADING
@@ -88,19 +83,31 @@ def plan(
     ]
     readings = [r for a, (ts, v) in sims.items() for r in _readings(site, a, ts + shift, v, start)]
     readings.sort(key=lambda r: r.ts)
-    signals = sorted(
-        (replace(s, ts=s.ts + shift) for s in [*degrading, *forecasts]), key=lambda s: s.ts
-    )
-    last_day = [r for r in readings if r.metric == RMS and r.ts >= start - DAY]
-    levels = {a: float(np.median([r.value for r in last_day if r.asset == a])) for a in sims}
+    signals = [replace(s, ts=s.ts + shift) for s in [*degrading, *healthy]]
     return PumpHistory(
         start=start,
         days=round((midnight - readings[0].ts) / DAY),
         readings=tuple(readings),
-        signals=tuple(signals),
-        levels=levels,
+        signals=tuple(sorted(signals, key=lambda s: s.ts)),
+        levels=_levels(readings, start),
         live_days_to_c=live.value,
     )
+
+
+def _simulate(origin: float, days: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Hourly RMS of each pump from ``origin`` (a midnight), readings PHASE_S past the hour."""
+    rng = np.random.default_rng(seed)
+    return {
+        asset: simulate(replace(sim, step_s=STEP_S), days, origin + PHASE_S, rng)
+        for asset, sim in PUMPS
+    }
+
+
+def _levels(readings: list[Reading], start: float) -> dict[str, float]:
+    """Each pump's median RMS over the last day: where the live simulation goes on."""
+    last_day = [r for r in readings if r.metric == RMS and r.ts >= start - DAY]
+    assets = sorted({r.asset for r in last_day})
+    return {a: float(np.median([r.value for r in last_day if r.asset == a])) for a in assets}
 
 
 def _forecasts(
@@ -156,7 +163,8 @@ class SeedReport:
     days: int
     readings: int
     history_events: int  # alert events the history itself raised (none by design)
-    seconds: float
+    seconds: float  # writing the store and the rule state
+    plan_seconds: float = 0.0  # simulating the history and its forecasts (plan)
 
 
 def seed(cfg: Config, history: PumpHistory) -> SeedReport:

@@ -61,7 +61,10 @@ class AckPoller:
         except DeskError as exc:
             self.failures += 1
             log.warning("ack_poll_failed", incident=key, ticket=ticket, reason=exc.reason)
-            return False
+        except Exception:  # an adapter bug must not stop the polling of the others
+            self.failures += 1
+            log.exception("ack_poll_crashed", incident=key, ticket=ticket)
+        return False
 
     def record(self, key: str) -> outbox.Ack | None:
         """The acknowledgement of one incident, in state.db and to the observers, once."""
@@ -75,6 +78,6 @@ class AckPoller:
         while True:
             try:
                 await self.poll()
-            except sqlite3.Error:
-                log.exception("ack_poll_state_db_failed")
+            except Exception:  # state.db locked or full: the next round tries again
+                log.exception("ack_poll_failed_round")
             await asyncio.sleep(interval)

@@ -80,6 +80,8 @@ def test_sighup_with_a_broken_config_is_counted_and_the_daemon_keeps_running(
         gw.signal(signal.SIGHUP)
         failures = 'gatewatch_config_reloads_total{result="failure"}'
         wait_for(lambda: gw.metrics()[failures] == 1, 10, "a counted reload failure")
+        # the counter moves before the log line is written: wait for the line too
+        wait_for(lambda: gw.logged("config_reload_failed"), 10, "the failure logged")
         failed = next(e for e in gw.events() if e["event"] == "config_reload_failed")
         assert failed["problems"][0].startswith(f"{gw.config}:7:1: unknown key 'http_typo'")
         assert gw.healthz()[0] == 200

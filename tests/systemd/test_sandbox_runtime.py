@@ -4,8 +4,8 @@ time, applied with the same kernel mechanisms: NoNewPrivileges=yes
 systemd uses where the kernel has it; Linux 6.3+). The anomaly stack (numpy,
 scikit-learn, threadpoolctl's ctypes callbacks) is loaded in the same process.
 
-The rest of the sandbox (namespaces, seccomp, DynamicUser) needs systemd as
-PID 1 and is covered by systemd-analyze only.
+The whole sandbox (namespaces, seccomp, DynamicUser) under a real systemd as
+PID 1: test_unit_under_systemd.py (systemd-nspawn).
 """
 
 from __future__ import annotations

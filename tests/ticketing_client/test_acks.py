@@ -107,8 +107,14 @@ def test_a_failing_desk_is_counted_and_asked_again(tmp_path: Path) -> None:
         async def acknowledged(self, ticket_id: str) -> bool:
             raise RetryableError("cannot reach the desk")
 
+    class Buggy(LocalAdapter):
+        async def acknowledged(self, ticket_id: str) -> bool:
+            raise KeyError("Owner")
+
     acks = AckPoller(desk.conn, desk.lock, Down(desk.conn, lock=desk.lock), clock=desk.clock)
     assert asyncio.run(acks.poll()) == [] and acks.failures == 1
+    acks.adapter = Buggy(desk.conn, lock=desk.lock)
+    assert asyncio.run(acks.poll()) == [] and acks.failures == 2
     assert outbox.unacknowledged(desk.conn) == [("server-room-hot/srv-room-a", ticket)]
 
 
