@@ -26,4 +26,9 @@ class RetryableError(DeskError):
 
 
 class RejectedError(DeskError):
-    """The desk refused the action; retrying the same request will not help."""
+    """The desk refused the action; retrying the same request will not help.
+    ``status``: the HTTP status of the refusal, when there was one (0 otherwise)."""
+
+    def __init__(self, reason: str, status: int = 0) -> None:
+        super().__init__(reason)
+        self.status = status

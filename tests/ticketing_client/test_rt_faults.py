@@ -139,7 +139,8 @@ def test_4xx_is_parked_with_the_desks_reason_and_blocks_its_incident(
     rows = {r.kind + ":" + r.incident_key: r for r in outbox.list_rows(desk.conn)}
     parked = [r for r in rows.values() if r.state == "parked"]
     assert len(parked) == 2 and worker.stats.parked == 2
-    assert all("403" in r.last_error and "No Such Queue" in r.last_error for r in parked)
+    assert all("fix `queue`" in r.last_error for r in parked), parked
+    assert all("No Such Queue" in r.last_error for r in parked)
     assert rows[f"update:{k}"].state == "pending" and rows[f"update:{k}"].attempts == 0
     assert rt.tickets_for(k) == []
     # the operator fixes the queue and retries: everything goes out, in order

@@ -66,6 +66,7 @@ def _rt_settings(options: Mapping[str, Any], ctx: AdapterContext) -> RTSettings:
         settings = RTSettings(
             url=_need(options, "url", "rt"),
             token=secret(options, "token", ctx),
+            token_setting="token_env" if "token_env" in options else "token_file",
             queue=str(options.get("queue", "General")),
             key_field=str(options.get("key_field", "IncidentKey")),
             timeout=float(options.get("timeout", 10.0)),

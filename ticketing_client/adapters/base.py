@@ -60,7 +60,7 @@ def check_response(response: httpx.Response) -> httpx.Response:
         after = parse_retry_after(response.headers.get("Retry-After"), time.time())
         refused = code in (429, 503)  # the desk turned the request away unprocessed
         raise RetryableError(_reason(response), after, maybe_delivered=not refused)
-    raise RejectedError(_reason(response))
+    raise RejectedError(_reason(response), code)
 
 
 async def send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:

@@ -13,6 +13,7 @@ until the comment, which is the last call.
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +24,7 @@ import httpx
 from gatewatch.rules.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.base import send
+from gatewatch.ticketing_client.adapters.desk_http import SettingError
 from gatewatch.ticketing_client.errors import RejectedError
 
 DEFAULT_PRIORITIES: Mapping[int, int] = MappingProxyType({1: 100, 2: 75, 3: 50, 4: 25})
@@ -38,6 +40,7 @@ class RTSettings:
     priorities: Mapping[int, int] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     timeout: float = 10.0  # per request, once it is sent
     max_connections: int = 4  # requests in flight; more would queue inside RT and time out
+    token_setting: str = "token_env"  # noqa: S105  (a setting name) where the token came from, named in errors
 
     def __post_init__(self) -> None:
         missing = [p for p in (1, 2, 3, 4) if p not in self.priorities]
@@ -66,11 +69,48 @@ class RequestTrackerAdapter:
             transport=transport,
         )
         self._queue_ids: dict[str, str] = {}
+        self._checked = False  # queue and key field seen in RT (once, before the first create)
+        self.errors: Counter[str] = Counter()  # refusals that need a config change, by setting
+
+    def _fail(self, setting: str, problem: str, desk_says: str) -> SettingError:
+        self.errors[setting] += 1
+        return SettingError("rt", setting, problem, desk_says)
 
     async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         request: httpx.Request = self.client.build_request(method, path, **kw)
-        response: httpx.Response = await send(self.client, request)
+        try:
+            response: httpx.Response = await send(self.client, request)
+        except RejectedError as exc:
+            if exc.status == 401:
+                problem = "the auth token was refused (revoked, mistyped or of a disabled user)"
+                raise self._fail(self.settings.token_setting, problem, exc.reason) from None
+            raise
         return response
+
+    async def _check_settings(self) -> None:
+        """Before the first create: the queue exists and carries the incident-key field.
+
+        RT would otherwise refuse with a bare 403, or (worse) create the ticket
+        and silently drop an unknown custom field, losing the key that makes
+        creates idempotent."""
+        if self._checked:
+            return
+        queue = self.settings.queue
+        try:
+            reply = await self._call("GET", f"/queue/{quote(queue, safe='')}")
+        except SettingError:
+            raise
+        except RejectedError as exc:  # 404 (no such queue) or 403 (no SeeQueue)
+            problem = f"RT has no queue {queue!r} that the API user may see"
+            raise self._fail("queue", problem, str(exc)) from None
+        fields = [str(cf.get("name", "")) for cf in reply.json().get("TicketCustomFields") or []]
+        if self.settings.key_field.casefold() not in (f.casefold() for f in fields):
+            problem = (
+                f"the ticket custom field {self.settings.key_field!r} is not applied to queue"
+                f" {queue!r} (or the API user lacks SeeCustomField on it)"
+            )
+            raise self._fail("key_field", problem, f"queue {queue!r} has custom fields {fields}")
+        self._checked = True
 
     async def _ticket(self, ticket_id: str) -> dict[str, Any]:
         data = (await self._call("GET", f"/ticket/{ticket_id}")).json()
@@ -104,6 +144,7 @@ class RequestTrackerAdapter:
         return ticket
 
     async def _create(self, action: TicketAction) -> str:
+        await self._check_settings()
         existing = await self.find(action.incident_key)
         if existing is not None:
             return existing

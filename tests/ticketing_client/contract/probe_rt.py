@@ -47,7 +47,7 @@ class RTProbe:
 
         good = self.rt.adapter().settings
         wrong = {
-            "credentials": ("token", {"token": "0-0-wrongtoken"}, "401"),
+            "credentials": ("token_env", {"token": "0-0-wrongtoken"}, "Unauthorized"),
             "project": ("queue", {"queue": "No Such Queue"}, "No Such Queue"),
             "key_field": ("key_field", {"key_field": "NoSuchField"}, "NoSuchField"),
         }[kind]
