@@ -17,7 +17,6 @@ Run it by hand:  python tests/redmine_server.py   (prints URL and keys, Ctrl-C s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import free_port, wait_port
+from servers import cached_build, free_port, serve_until_interrupted, wait_port
 
 REDMINE = Path("/usr/share/redmine")
 INSTANCES = Path("/var/lib/redmine")
@@ -195,18 +194,7 @@ def _setup_into(rm: Redmine) -> None:
 
 
 def _cached_setup() -> Path:
-    digest = hashlib.sha256(SETUP_RUBY.encode()).hexdigest()[:16]
-    cached = CACHE / digest
-    if (cached / "keys.json").exists():
-        return cached
-    building = CACHE / f"{digest}.{os.getpid()}.tmp"
-    shutil.rmtree(building, ignore_errors=True)
-    _setup_into(Redmine(building))
-    try:
-        building.rename(cached)
-    except OSError:
-        shutil.rmtree(building, ignore_errors=True)  # another process won the race
-    return cached
+    return cached_build(CACHE, SETUP_RUBY, "keys.json", lambda d: _setup_into(Redmine(d)))
 
 
 def main() -> None:
@@ -217,12 +205,7 @@ def main() -> None:
         rm = Redmine(Path(tmp)).prepare().start()
         took = {k: round(v, 1) for k, v in rm.timings.items()}
         print(f"Redmine on {rm.url} in {time.monotonic() - t0:.1f}s {took}; {json.dumps(rm.keys)}")
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            rm.stop()
+        serve_until_interrupted(rm.stop)
 
 
 if __name__ == "__main__":

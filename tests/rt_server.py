@@ -14,7 +14,6 @@ Run it by hand:  python tests/rt_server.py   (prints URL and tokens, Ctrl-C stop
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import free_port, wait_port
+from servers import cached_build, free_port, serve_until_interrupted, wait_port
 
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
 RT_SETUP = Path("/usr/sbin/rt-setup-database")
@@ -211,22 +210,7 @@ def _setup_into(rt: RequestTracker) -> None:
 
 def _cached_setup() -> Path:
     recipe = INITIAL_DATA + site_config(Path("/w"), 0, Path("/w/rt.db"))
-    digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
-    cached = CACHE / digest
-    if (cached / "tokens.json").exists():
-        return cached
-    building = CACHE / f"{digest}.{os.getpid()}.tmp"
-    shutil.rmtree(building, ignore_errors=True)
-    rt = RequestTracker(building)
-    building.mkdir(parents=True)
-    _setup_into(rt)
-    if not (building / "tokens.json").exists():
-        raise RuntimeError("RT setup did not write the API tokens")
-    try:
-        building.rename(cached)
-    except OSError:
-        shutil.rmtree(building, ignore_errors=True)  # another process won the race
-    return cached
+    return cached_build(CACHE, recipe, "tokens.json", lambda d: _setup_into(RequestTracker(d)))
 
 
 def main() -> None:
@@ -236,12 +220,7 @@ def main() -> None:
         t0 = time.monotonic()
         rt = RequestTracker(Path(tmp)).prepare().start()
         print(f"RT on {rt.url} in {time.monotonic() - t0:.1f}s; tokens: {json.dumps(rt.tokens)}")
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            rt.stop()
+        serve_until_interrupted(rt.stop)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import signal
 import socket
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from gatewatch.daemon.broker import LocalMosquitto, free_port
 
-__all__ = ["Mosquitto", "free_port", "publish_many", "wait_port"]
+__all__ = [
+    "Mosquitto",
+    "cached_build",
+    "free_port",
+    "publish_many",
+    "serve_until_interrupted",
+    "wait_port",
+]
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:
@@ -18,6 +31,36 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
                 return
         time.sleep(0.02)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def cached_build(cache: Path, recipe: str, marker: str, build: Callable[[Path], None]) -> Path:
+    """A directory built once per recipe (a server's set-up database) and shared by test
+    processes: built in a private temp dir, checked for ``marker``, renamed into place."""
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    cached = cache / digest
+    if (cached / marker).exists():
+        return cached
+    building = cache / f"{digest}.{os.getpid()}.tmp"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    build(building)
+    if not (building / marker).exists():
+        raise RuntimeError(f"setting up {building} did not write {marker}")
+    try:
+        building.rename(cached)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)  # another process won the race
+    return cached
+
+
+def serve_until_interrupted(stop: Callable[[], None]) -> None:
+    """For a server module run by hand: wait for Ctrl-C, then stop the server."""
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
 
 
 class Mosquitto(LocalMosquitto):
