@@ -28,6 +28,7 @@ from gatewatch.rules.machine import (
     Transition,
     advance,
     next_due,
+    quiet_step,
     step,
 )
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
@@ -223,13 +224,15 @@ class Engine:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
         series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, never, trim_at, derived = (
+        alarm, inactive, quiet, never, trim_at, derived = (
             ALARM,
             INACTIVE,
+            quiet_step,
             -math.inf,
             TRIM_AT,
             DerivedSignal,
         )
+        apply = self._apply
         for r in readings:
             n += 1
             site = r.site
@@ -255,9 +258,9 @@ class Engine:
             if type(r) is derived:
                 s.evidence = r.evidence
             for judge, b in s.checks:
-                verdict = judge(s)
-                if verdict == alarm or b.state.status != inactive:
-                    self._apply(b, step(b.rule, b.state, verdict, t), out)
+                verdict, st = judge(s), b.state
+                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
+                    apply(b, step(b.rule, st, verdict, t), out)
         self.stats["readings"] += n
         if self._origin is None and sites:
             self._origin = min(sites.values())
@@ -268,7 +271,8 @@ class Engine:
         as ``process`` (tests hold the two equal)."""
         out: list[AlertEvent] = []
         series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, never, trim_at = ALARM, INACTIVE, -math.inf, TRIM_AT
+        alarm, inactive, quiet = ALARM, INACTIVE, quiet_step
+        never, trim_at, apply = -math.inf, TRIM_AT, self._apply
         for site, asset, metric, t, value in rows:
             n += 1
             s = series.get((site, asset, metric))
@@ -287,9 +291,9 @@ class Engine:
             if len(s.ts) > trim_at:
                 s.trim(t)
             for judge, b in s.checks:
-                verdict = judge(s)
-                if verdict == alarm or b.state.status != inactive:
-                    self._apply(b, step(b.rule, b.state, verdict, t), out)
+                verdict, st = judge(s), b.state
+                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
+                    apply(b, step(b.rule, st, verdict, t), out)
         self.stats["readings"] += n
         if self._origin is None and sites:
             self._origin = min(sites.values())
