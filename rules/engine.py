@@ -42,6 +42,7 @@ YES: int = ALARM
 NO: int = CLEAR
 MAYBE: int = HOLD
 Judge = Callable[[Series], int]
+KeyedRow = tuple[int, float, float]  # series key, ts, value (see process_keyed)
 
 
 class Binding:
@@ -158,6 +159,8 @@ class Engine:
         for rule in rules.rules:
             self._index(rule)
         self._series: dict[tuple[str, str, str], Series] = {}
+        self._keyed: dict[int, Series] = {}  # process_keyed's series by key
+        self._key_names: Mapping[int, tuple[str, str, str]] | None = None
         self._stale: list[Binding] = []
         self._stale_next = -math.inf  # no stale check can fire before this
         self._timed_next = -math.inf  # no timed alert is due before this
@@ -266,25 +269,32 @@ class Engine:
             self._origin = min(sites.values())
         return out
 
-    def process_rows(self, rows: Iterable[tuple[str, str, str, float, float]]) -> list[AlertEvent]:
-        """The backtest fast path: (site, asset, metric, ts, value) tuples, same semantics
-        as ``process`` (tests hold the two equal)."""
+    def process_keyed(
+        self, rows: Iterable[KeyedRow], names: Mapping[int, tuple[str, str, str]]
+    ) -> list[AlertEvent]:
+        """The backtest fast path: (series key, ts, value) rows, ``names`` maps a key to
+        its (site, asset, metric) and stays the same for the engine's life. Same
+        semantics as ``process`` (tests hold the two equal)."""
+        if names is not self._key_names:
+            self._key_names, self._keyed = names, {}
         out: list[AlertEvent] = []
-        series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
+        keyed, sites, site_alerts, n = self._keyed, self._sites, self._site_alerts, 0
         alarm, inactive, quiet = ALARM, INACTIVE, quiet_step
-        never, trim_at, apply = -math.inf, TRIM_AT, self._apply
-        for site, asset, metric, t, value in rows:
+        trim_at, apply, site_of, site_t = TRIM_AT, self._apply, "", -math.inf
+        for key, t, value in rows:
             n += 1
-            s = series.get((site, asset, metric))
+            s = keyed.get(key)
             if s is None:
-                s = self._new_series(site, asset, metric)
+                s = keyed[key] = self._series_for(*names[key])
             if t < s.last_ts:
                 self.stats["out_of_order"] += 1
                 continue
-            if sites.get(site, never) < t:
-                sites[site] = t
-                if site_alerts and site in site_alerts:
-                    self._site_back(site, t, out)
+            if s.site != site_of:  # rows come in time order: the site's clock, cached
+                site_of, site_t = s.site, sites.get(s.site, -math.inf)
+            if site_t < t:
+                sites[site_of] = site_t = t
+                if site_alerts and site_of in site_alerts:
+                    self._site_back(site_of, t, out)
             s.prev, s.value, s.last_ts = s.value, value, t
             s.ts.append(t)
             s.vals.append(value)
@@ -298,6 +308,11 @@ class Engine:
         if self._origin is None and sites:
             self._origin = min(sites.values())
         return out
+
+    def _series_for(self, site: str, asset_id: str, metric: str) -> Series:
+        return self._series.get((site, asset_id, metric)) or self._new_series(
+            site, asset_id, metric
+        )
 
     def _apply(self, b: Binding, transitions: list[Transition], out: list[AlertEvent]) -> None:
         st = b.state
