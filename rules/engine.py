@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,7 +32,17 @@ from gatewatch.rules.machine import (
     quiet_step,
     step,
 )
-from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
+from gatewatch.rules.model import (
+    ALARM,
+    CLEAR,
+    HOLD,
+    SERIES_KINDS,
+    Band,
+    Condition,
+    Kind,
+    Rule,
+    RuleSet,
+)
 from gatewatch.rules.reading import Reading
 from gatewatch.rules.render import Context, build_event, effective
 from gatewatch.rules.series import TRIM_AT, Series
@@ -88,22 +99,58 @@ class Binding:
 
 def make_judge(cond: Condition) -> Judge:
     """The verdict of a series condition on the series' latest reading."""
-    if cond.kind in (Kind.THRESHOLD, Kind.RATE) and cond.band is not None:
-        b = cond.band
-        above, below, clear_above, clear_below = b.above, b.below, b.clear_above, b.clear_below
-        window = cond.window
-        on_rate = cond.kind == Kind.RATE
-
-        def judge_band(s: Series) -> int:
-            v = s.rate(window) if on_rate else s.value
-            if v > above or v < below:
-                return YES
-            return NO if clear_below <= v <= clear_above else MAYBE
-
-        return judge_band
+    if cond.kind == Kind.THRESHOLD and cond.band is not None:
+        return _value_judge(cond.band)
+    if cond.kind == Kind.RATE and cond.band is not None:
+        return _rate_judge(cond.band, cond.window)
     if cond.kind == Kind.STATE and cond.expr is not None:
         return _state_judge(cond)
     return lambda s: CLEAR  # stale: a reading clears it; the clock raises it
+
+
+def _value_judge(band: Band) -> Judge:
+    above, below, clear_above, clear_below = (
+        band.above,
+        band.below,
+        band.clear_above,
+        band.clear_below,
+    )
+
+    def judge_value(s: Series) -> int:
+        v = s.value
+        if v > above or v < below:
+            return YES
+        return NO if clear_below <= v <= clear_above else MAYBE
+
+    return judge_value
+
+
+def _rate_judge(band: Band, window: float) -> Judge:
+    """Band on ``Series.rate(window)``, computed inline (the hot path of rate rules;
+    tests hold it equal to ``band.judge(series.rate(window))``)."""
+    above, below, clear_above, clear_below = (
+        band.above,
+        band.below,
+        band.clear_above,
+        band.clear_below,
+    )
+
+    def judge_rate(s: Series) -> int:
+        ts = s.ts
+        if len(ts) < 2:
+            return MAYBE  # no rate yet (NaN): neither alarm nor clear
+        last = ts[-1]
+        i = bisect_right(ts, last - window) - 1
+        span = last - ts[i if i > 0 else 0]
+        if not span > 0:
+            return MAYBE
+        vals = s.vals
+        v = (vals[-1] - vals[i if i > 0 else 0]) * 60.0 / span
+        if v > above or v < below:
+            return YES
+        return NO if clear_below <= v <= clear_above else MAYBE
+
+    return judge_rate
 
 
 def _state_judge(cond: Condition) -> Judge:
