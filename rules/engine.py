@@ -282,7 +282,8 @@ class Engine:
             TRIM_AT,
             DerivedSignal,
         )
-        apply = self._apply
+        apply, site_t = self._apply, never
+        site_of: str | None = None
         for r in readings:
             n += 1
             site = r.site
@@ -295,8 +296,10 @@ class Engine:
             if t < s.last_ts:
                 self.stats["out_of_order"] += 1
                 continue
-            if sites.get(site, never) < t:
-                sites[site] = t
+            if site != site_of:  # the site's clock, cached while the site repeats
+                site_of, site_t = site, sites.get(site, never)
+            if site_t < t:
+                sites[site] = site_t = t
                 if site_alerts and site in site_alerts:
                     self._site_back(site, t, out)
             s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined

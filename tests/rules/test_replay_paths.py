@@ -74,3 +74,24 @@ def test_stored_history_in_chunks_equals_the_reading_loop(chunk: int) -> None:
     assert engine.stats["readings"] == sum(r.ts <= until for r in data)
     assert len(keyed) > 20 and any(e.rule_id == "r3" for e in keyed)
     assert any(e.site == "annex" for e in keyed)
+
+
+def test_batches_of_two_sites_equal_one_reading_at_a_time() -> None:
+    data = [  # the annex clock runs 3 s behind: time goes back at each change of site
+        dataclasses.replace(r, site="annex", ts=r.ts - 3.0) if i % 3 and i < 9000 else r
+        for i, r in enumerate(sample(2.5))
+    ]
+    start, until = data[0].ts - 10.0, data[-1].ts + 900.0  # annex goes silent first: stale
+    batched, _ = run(data, start, until)
+    single = Engine(W.rules, W.assets, default_site="hq")
+    alone, clock = [], start
+    for r in data:
+        while clock < r.ts:
+            alone += single.tick(clock)
+            clock += 10.0
+        alone += single.process([r])
+    while clock <= until:
+        alone += single.tick(clock)
+        clock += 10.0
+    assert batched == alone
+    assert any(e.site == "annex" for e in alone) and any(e.site == "hq" for e in alone)
