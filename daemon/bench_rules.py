@@ -13,11 +13,13 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
+from gatewatch.daemon.bench_profile import Hotspot, profiled
 from gatewatch.daemon.rules_backtest_cmd import read_history
 from gatewatch.rules.backtest import backtest
 from gatewatch.rules.engine import Engine
@@ -30,6 +32,7 @@ from gatewatch.sensors.store.sqlite import SqliteStore
 
 ENGINE_GOAL = 200_000.0  # readings/s with 1000 rules x 10k series
 BACKTEST_GOAL = 20.0  # seconds for 30 days x 100 series at one reading a minute
+T = TypeVar("T")
 KINDS = (
     "when: {{above: {hi}, clear: {lo}}}\n    for: 1m",
     "when: {{expr: 'value > {hi} and delta > 0.5 or bit(value, 7)'}}",
@@ -83,12 +86,16 @@ def readings(series: list[tuple[str, str]], count: int, start: float, step: floa
     return out
 
 
-def bench_engine(n_rules: int, n_series: int, count: int) -> dict[str, Any]:
+def bench_engine(
+    n_rules: int, n_series: int, count: int, *, profile: bool = False
+) -> dict[str, Any]:
     w = world(n_rules, n_series)
     data = readings(w.series, count, 1_700_000_000.0, 0.001)
     engine = Engine(w.rules, w.assets, default_site="hq")
     began, cpu = time.perf_counter(), time.process_time()
-    events = replay(engine, data, start=data[0].ts, until=data[-1].ts, tick=10.0)
+    events, hot = _timed(
+        lambda: replay(engine, data, start=data[0].ts, until=data[-1].ts, tick=10.0), profile
+    )
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     rate = count / seconds
     return {
@@ -102,14 +109,19 @@ def bench_engine(n_rules: int, n_series: int, count: int) -> dict[str, Any]:
         "cpu_readings_per_s": round(count / cpu) if cpu > 0 else None,
         "goal_per_s": ENGINE_GOAL,
         "ratio_to_goal": round(rate / ENGINE_GOAL, 3),
+        **({"profile": [h.as_dict() for h in hot]} if profile else {}),
     }
+
+
+def _timed(run: Callable[[], T], profile: bool) -> tuple[T, list[Hotspot]]:
+    return profiled(run) if profile else (run(), [])
 
 
 def _bindings(engine: Engine) -> int:
     return sum(len(s.bindings) for s in engine._series.values())
 
 
-def bench_backtest(days: float, n_series: int) -> dict[str, Any]:
+def bench_backtest(days: float, n_series: int, *, profile: bool = False) -> dict[str, Any]:
     w = world(100, n_series)
     start = 1_700_000_000.0
     per_series = int(days * 1440)
@@ -124,14 +136,13 @@ def bench_backtest(days: float, n_series: int) -> dict[str, Any]:
             store.write(chunk, [])
         store.close()
         end = start + per_series * 60.0
+        db = Path(tmp) / "r.db"
         began, cpu = time.perf_counter(), time.process_time()
-        summary, events = backtest(
-            w.rules,
-            w.assets,
-            read_history(Path(tmp) / "r.db", start, end),
-            start=start,
-            end=end,
-            site="hq",
+        (summary, events), hot = _timed(
+            lambda: backtest(
+                w.rules, w.assets, read_history(db, start, end), start=start, end=end, site="hq"
+            ),
+            profile,
         )
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     return {
@@ -144,6 +155,7 @@ def bench_backtest(days: float, n_series: int) -> dict[str, Any]:
         "readings_per_s": round(summary.readings / seconds),
         "goal_s": BACKTEST_GOAL * days / 30,
         "ratio_to_goal": round(BACKTEST_GOAL * days / 30 / seconds, 3),
+        **({"profile": [h.as_dict() for h in hot]} if profile else {}),
     }
 
 
@@ -163,9 +175,30 @@ def run_bench_rules(args: argparse.Namespace) -> int:
                 f" goal {bt['goal_s']:.1f} s,"
                 f" {bt['ratio_to_goal']:.2f} x)"
             )
+    short = [r for r in [*report["engine"], report["backtest"]] if r and r["ratio_to_goal"] < 1]
+    if short and args.profile:
+        report["profile"] = _profile_short(args, as_text=not args.json)
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def _profile_short(args: argparse.Namespace, *, as_text: bool) -> dict[str, Any]:
+    """A goal is short: where the time goes, on smaller runs of the two heavy cases."""
+    count, days = min(args.readings, 200_000), min(args.backtest_days or 1.0, 2.0)
+    runs = {
+        f"engine 1000 rules x 10000 series, {count:,} readings": bench_engine(
+            1000, 10_000, count, profile=True
+        )["profile"],
+        f"backtest {days} days x 100 series": bench_backtest(days, 100, profile=True)["profile"],
+    }
+    if as_text:
+        for title, hot in runs.items():
+            print(f"profile, {title} (own time, top functions):")
+            for h in hot:
+                share, own, calls, where = h["share"], h["own_seconds"], h["calls"], h["function"]
+                print(f"  {share:6.1%} {own:8.3f} s  {calls:>10}  {where}")
+    return runs
 
 
 def _engine_line(r: dict[str, Any]) -> str:

@@ -58,6 +58,12 @@ def _register_bench(subparsers: Any) -> None:
     b.add_argument("--readings", type=int, default=1_000_000, help="readings per engine run")
     b.add_argument("--backtest-days", type=float, default=30.0, help="0 skips the backtest")
     b.add_argument("--json", action="store_true")
+    b.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the profile printed when a goal is short",
+    )
 
 
 def dispatch(args: argparse.Namespace) -> int | None:

@@ -17,8 +17,9 @@ from gatewatch.daemon.config import load_config
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.backtest import Summary, backtest
 from gatewatch.rules.durations import DurationError, format_duration, parse_duration
+from gatewatch.rules.engine import KeyedRow
 from gatewatch.rules.model import RuleSet
-from gatewatch.rules.replay import Row
+from gatewatch.rules.replay import History
 from gatewatch.sensors.assets import AssetRegistry
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -39,25 +40,28 @@ def parse_time(text: str, now: float) -> float:
     return stamp.timestamp()
 
 
-def read_history(db: Path, start: float, end: float) -> Iterator[Row]:
-    """Every reading in [start, end) in time order, as (site, asset, metric, ts, value)."""
+def read_history(db: Path, start: float, end: float) -> History:
+    """Every reading in [start, end) in time order, as chunks of (series id, ts, value)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        names = {
-            sid: (site, asset, metric)
-            for sid, site, asset, metric in conn.execute(
-                "SELECT id, site, asset, metric FROM series"
-            )
-        }
+        rows = conn.execute("SELECT id, site, asset, metric FROM series").fetchall()
+    except BaseException:
+        conn.close()
+        raise
+    names = {sid: (site, asset, metric) for sid, site, asset, metric in rows}
+    return History(names, _chunks(conn, start, end))
+
+
+def _chunks(conn: sqlite3.Connection, start: float, end: float) -> Iterator[list[KeyedRow]]:
+    # ts / 1000.0 in SQLite is the same IEEE division as in Python: identical stamps
+    try:
         cur = conn.execute(
-            "SELECT series_id, ts, value FROM readings WHERE ts >= ? AND ts < ?"
+            "SELECT series_id, ts / 1000.0, value FROM readings WHERE ts >= ? AND ts < ?"
             " ORDER BY ts, series_id",
             (round(start * 1000), round(end * 1000)),
         )
         while rows := cur.fetchmany(FETCH):
-            for sid, ts, value in rows:
-                site, asset, metric = names[sid]
-                yield site, asset, metric, ts / 1000.0, value
+            yield rows
     finally:
         conn.close()
 

@@ -14,7 +14,7 @@ from gatewatch.rules.assets import AssetRegistry
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.model import RuleSet
-from gatewatch.rules.replay import Row, replay
+from gatewatch.rules.replay import History, replay_history
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ def _fired(stats: RuleStats, e: AlertEvent, resolved: dict[str, float]) -> None:
 def backtest(
     rules: RuleSet,
     assets: AssetRegistry,
-    samples: Iterable[Row],
+    history: History,
     *,
     start: float,
     end: float,
@@ -96,9 +96,9 @@ def backtest(
     tick: float = 10.0,
     on_tick: Callable[[float], None] | None = None,
 ) -> tuple[Summary, list[AlertEvent]]:
-    """Replay time-ordered (site, asset, metric, ts, value) rows through a fresh engine."""
+    """Replay stored history through a fresh engine."""
     engine = Engine(rules, assets, default_site=site)
-    events = replay(engine, samples, start=start, until=end, tick=tick, on_tick=on_tick, rows=True)
+    events = replay_history(engine, history, start=start, until=end, tick=tick, on_tick=on_tick)
     ids = [r.id for r in rules.rules if r.notify]
     summary = summarize(events, start, end, ids)
     summary.readings = engine.stats["readings"]

@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,9 +29,20 @@ from gatewatch.rules.machine import (
     Transition,
     advance,
     next_due,
+    quiet_step,
     step,
 )
-from gatewatch.rules.model import ALARM, CLEAR, HOLD, SERIES_KINDS, Condition, Kind, Rule, RuleSet
+from gatewatch.rules.model import (
+    ALARM,
+    CLEAR,
+    HOLD,
+    SERIES_KINDS,
+    Band,
+    Condition,
+    Kind,
+    Rule,
+    RuleSet,
+)
 from gatewatch.rules.reading import Reading
 from gatewatch.rules.render import Context, build_event, effective
 from gatewatch.rules.series import TRIM_AT, Series
@@ -41,6 +53,7 @@ YES: int = ALARM
 NO: int = CLEAR
 MAYBE: int = HOLD
 Judge = Callable[[Series], int]
+KeyedRow = tuple[int, float, float]  # series key, ts, value (see process_keyed)
 
 
 class Binding:
@@ -86,22 +99,58 @@ class Binding:
 
 def make_judge(cond: Condition) -> Judge:
     """The verdict of a series condition on the series' latest reading."""
-    if cond.kind in (Kind.THRESHOLD, Kind.RATE) and cond.band is not None:
-        b = cond.band
-        above, below, clear_above, clear_below = b.above, b.below, b.clear_above, b.clear_below
-        window = cond.window
-        on_rate = cond.kind == Kind.RATE
-
-        def judge_band(s: Series) -> int:
-            v = s.rate(window) if on_rate else s.value
-            if v > above or v < below:
-                return YES
-            return NO if clear_below <= v <= clear_above else MAYBE
-
-        return judge_band
+    if cond.kind == Kind.THRESHOLD and cond.band is not None:
+        return _value_judge(cond.band)
+    if cond.kind == Kind.RATE and cond.band is not None:
+        return _rate_judge(cond.band, cond.window)
     if cond.kind == Kind.STATE and cond.expr is not None:
         return _state_judge(cond)
     return lambda s: CLEAR  # stale: a reading clears it; the clock raises it
+
+
+def _value_judge(band: Band) -> Judge:
+    above, below, clear_above, clear_below = (
+        band.above,
+        band.below,
+        band.clear_above,
+        band.clear_below,
+    )
+
+    def judge_value(s: Series) -> int:
+        v = s.value
+        if v > above or v < below:
+            return YES
+        return NO if clear_below <= v <= clear_above else MAYBE
+
+    return judge_value
+
+
+def _rate_judge(band: Band, window: float) -> Judge:
+    """Band on ``Series.rate(window)``, computed inline (the hot path of rate rules;
+    tests hold it equal to ``band.judge(series.rate(window))``)."""
+    above, below, clear_above, clear_below = (
+        band.above,
+        band.below,
+        band.clear_above,
+        band.clear_below,
+    )
+
+    def judge_rate(s: Series) -> int:
+        ts = s.ts
+        if len(ts) < 2:
+            return MAYBE  # no rate yet (NaN): neither alarm nor clear
+        last = ts[-1]
+        i = bisect_right(ts, last - window) - 1
+        span = last - ts[i if i > 0 else 0]
+        if not span > 0:
+            return MAYBE
+        vals = s.vals
+        v = (vals[-1] - vals[i if i > 0 else 0]) * 60.0 / span
+        if v > above or v < below:
+            return YES
+        return NO if clear_below <= v <= clear_above else MAYBE
+
+    return judge_rate
 
 
 def _state_judge(cond: Condition) -> Judge:
@@ -157,6 +206,8 @@ class Engine:
         for rule in rules.rules:
             self._index(rule)
         self._series: dict[tuple[str, str, str], Series] = {}
+        self._keyed: dict[int, Series] = {}  # process_keyed's series by key
+        self._key_names: Mapping[int, tuple[str, str, str]] | None = None
         self._stale: list[Binding] = []
         self._stale_next = -math.inf  # no stale check can fire before this
         self._timed_next = -math.inf  # no timed alert is due before this
@@ -223,13 +274,16 @@ class Engine:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
         series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, never, trim_at, derived = (
+        alarm, inactive, quiet, never, trim_at, derived = (
             ALARM,
             INACTIVE,
+            quiet_step,
             -math.inf,
             TRIM_AT,
             DerivedSignal,
         )
+        apply, site_t = self._apply, never
+        site_of: str | None = None
         for r in readings:
             n += 1
             site = r.site
@@ -242,8 +296,10 @@ class Engine:
             if t < s.last_ts:
                 self.stats["out_of_order"] += 1
                 continue
-            if sites.get(site, never) < t:
-                sites[site] = t
+            if site != site_of:  # the site's clock, cached while the site repeats
+                site_of, site_t = site, sites.get(site, never)
+            if site_t < t:
+                sites[site] = site_t = t
                 if site_alerts and site in site_alerts:
                     self._site_back(site, t, out)
             s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
@@ -255,45 +311,58 @@ class Engine:
             if type(r) is derived:
                 s.evidence = r.evidence
             for judge, b in s.checks:
-                verdict = judge(s)
-                if verdict == alarm or b.state.status != inactive:
-                    self._apply(b, step(b.rule, b.state, verdict, t), out)
+                verdict, st = judge(s), b.state
+                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
+                    apply(b, step(b.rule, st, verdict, t), out)
         self.stats["readings"] += n
         if self._origin is None and sites:
             self._origin = min(sites.values())
         return out
 
-    def process_rows(self, rows: Iterable[tuple[str, str, str, float, float]]) -> list[AlertEvent]:
-        """The backtest fast path: (site, asset, metric, ts, value) tuples, same semantics
-        as ``process`` (tests hold the two equal)."""
+    def process_keyed(
+        self, rows: Iterable[KeyedRow], names: Mapping[int, tuple[str, str, str]]
+    ) -> list[AlertEvent]:
+        """The backtest fast path: (series key, ts, value) rows, ``names`` maps a key to
+        its (site, asset, metric) and stays the same for the engine's life. Same
+        semantics as ``process`` (tests hold the two equal)."""
+        if names is not self._key_names:
+            self._key_names, self._keyed = names, {}
         out: list[AlertEvent] = []
-        series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, never, trim_at = ALARM, INACTIVE, -math.inf, TRIM_AT
-        for site, asset, metric, t, value in rows:
+        keyed, sites, site_alerts, n = self._keyed, self._sites, self._site_alerts, 0
+        alarm, inactive, quiet = ALARM, INACTIVE, quiet_step
+        trim_at, apply, site_of, site_t = TRIM_AT, self._apply, "", -math.inf
+        for key, t, value in rows:
             n += 1
-            s = series.get((site, asset, metric))
+            s = keyed.get(key)
             if s is None:
-                s = self._new_series(site, asset, metric)
+                s = keyed[key] = self._series_for(*names[key])
             if t < s.last_ts:
                 self.stats["out_of_order"] += 1
                 continue
-            if sites.get(site, never) < t:
-                sites[site] = t
-                if site_alerts and site in site_alerts:
-                    self._site_back(site, t, out)
+            if s.site != site_of:  # rows come in time order: the site's clock, cached
+                site_of, site_t = s.site, sites.get(s.site, -math.inf)
+            if site_t < t:
+                sites[site_of] = site_t = t
+                if site_alerts and site_of in site_alerts:
+                    self._site_back(site_of, t, out)
             s.prev, s.value, s.last_ts = s.value, value, t
             s.ts.append(t)
             s.vals.append(value)
             if len(s.ts) > trim_at:
                 s.trim(t)
             for judge, b in s.checks:
-                verdict = judge(s)
-                if verdict == alarm or b.state.status != inactive:
-                    self._apply(b, step(b.rule, b.state, verdict, t), out)
+                verdict, st = judge(s), b.state
+                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
+                    apply(b, step(b.rule, st, verdict, t), out)
         self.stats["readings"] += n
         if self._origin is None and sites:
             self._origin = min(sites.values())
         return out
+
+    def _series_for(self, site: str, asset_id: str, metric: str) -> Series:
+        return self._series.get((site, asset_id, metric)) or self._new_series(
+            site, asset_id, metric
+        )
 
     def _apply(self, b: Binding, transitions: list[Transition], out: list[AlertEvent]) -> None:
         st = b.state

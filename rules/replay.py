@@ -7,18 +7,27 @@ exactly the engine production runs.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter, itemgetter, le
 from typing import Any, TypeAlias
 
 from gatewatch.anomaly.signals import DerivedSignal
-from gatewatch.rules.engine import Engine
+from gatewatch.rules.engine import Engine, KeyedRow
 from gatewatch.rules.events import AlertEvent
 from gatewatch.rules.reading import Reading
 
 Sample: TypeAlias = Reading | DerivedSignal
-Row: TypeAlias = tuple[str, str, str, float, float]  # site, asset, metric, ts, value
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Stored readings for a backtest: time-ordered ``(series key, ts, value)`` rows in
+    chunks (lists), and the (site, asset, metric) of each series key."""
+
+    names: Mapping[int, tuple[str, str, str]]
+    chunks: Iterable[list[KeyedRow]]
 
 
 def replay(
@@ -29,16 +38,12 @@ def replay(
     until: float,
     tick: float = 10.0,
     on_tick: Callable[[float], None] | None = None,
-    rows: bool = False,
 ) -> list[AlertEvent]:
-    """Feed readings (sorted by ts) in batches between ticks every ``tick`` seconds.
-
-    ``rows=True``: the readings are ``Row`` tuples (the backtest fast path).
-    """
+    """Feed readings (sorted by ts) in batches between ticks every ``tick`` seconds."""
     if tick <= 0:
         raise ValueError("tick must be > 0")
-    feed: Callable[[list[Any]], list[AlertEvent]] = engine.process_rows if rows else engine.process
-    stamp = itemgetter(3) if rows else attrgetter("ts")
+    feed: Callable[[list[Any]], list[AlertEvent]] = engine.process
+    stamp = attrgetter("ts")
     if isinstance(readings, list):
         stamps = list(map(stamp, readings))
         if all(map(le, stamps, islice(stamps, 1, None))):
@@ -93,3 +98,68 @@ def _replay_sorted(
         out += engine.tick(next_tick)
         next_tick += tick
     return out
+
+
+def replay_history(
+    engine: Engine,
+    history: History,
+    *,
+    start: float,
+    until: float,
+    tick: float = 10.0,
+    on_tick: Callable[[float], None] | None = None,
+) -> list[AlertEvent]:
+    """``replay`` of stored history: the same batches and ticks, cut per chunk by
+    bisection; the rows after a chunk's last tick wait for the next chunk."""
+    if tick <= 0:
+        raise ValueError("tick must be > 0")
+    names, out = history.names, list[AlertEvent]()
+    clock = _Clock(engine, start, tick, on_tick)
+    carry: list[KeyedRow] = []
+    for chunk in history.chunks:
+        rows = carry + chunk if carry else chunk
+        stamps = list(map(_STAMP, rows))
+        end = bisect_right(stamps, until)
+        pos = clock.cut(rows, stamps, end, lambda batch: engine.process_keyed(batch, names), out)
+        carry = rows[pos:end]
+        if end < len(rows):
+            break
+    out += engine.process_keyed(carry, names)
+    clock.run_until(until, out)
+    return out
+
+
+_STAMP = itemgetter(1)
+
+
+class _Clock:
+    """The tick schedule of a replay: ticks at start, start + tick, ... as event time passes."""
+
+    def __init__(
+        self, engine: Engine, start: float, tick: float, on_tick: Callable[[float], None] | None
+    ) -> None:
+        self.engine, self.next, self.tick, self.on_tick = engine, start, tick, on_tick
+
+    def cut(
+        self,
+        rows: list[KeyedRow],
+        stamps: list[float],
+        end: int,
+        feed: Callable[[list[KeyedRow]], list[AlertEvent]],
+        out: list[AlertEvent],
+    ) -> int:
+        """Feed rows[:end] batch by batch up to the last tick they pass; return where the
+        unfed rest (all at or before the next tick) begins."""
+        pos = 0
+        while (cut := bisect_right(stamps, self.next, pos, end)) < end:
+            out += feed(rows[pos:cut])
+            pos = cut
+            self.run_until(stamps[cut], out, inclusive=False)
+        return pos
+
+    def run_until(self, t: float, out: list[AlertEvent], *, inclusive: bool = True) -> None:
+        while self.next < t or (inclusive and self.next == t):
+            out += self.engine.tick(self.next)
+            if self.on_tick is not None:
+                self.on_tick(self.next)
+            self.next += self.tick

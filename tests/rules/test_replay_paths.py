@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import pytest
 from gatewatch.daemon.bench_rules import readings, world
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent
-from gatewatch.rules.replay import replay
+from gatewatch.rules.replay import History, replay, replay_history
 from gatewatch.sensors.reading import Reading
 
 W = world(40, 200)
@@ -42,3 +44,54 @@ def test_unsorted_list_takes_the_reading_loop() -> None:
     start, until = data[0].ts, data[-1].ts + 30.0
     assert run(data, start, until) == run(iter(data), start, until)
     assert run(data, start, until)[0]  # something happened
+
+
+def history(data: list[Reading], chunk: int) -> History:
+    keys = {
+        key: i for i, key in enumerate(dict.fromkeys((r.site, r.asset, r.metric) for r in data))
+    }
+    rows = [(keys[(r.site, r.asset, r.metric)], r.ts, r.value) for r in data]
+    chunks = (rows[i : i + chunk] for i in range(0, len(rows), chunk))
+    return History({i: key for key, i in keys.items()}, chunks)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 100_000])
+def test_stored_history_in_chunks_equals_the_reading_loop(chunk: int) -> None:
+    data = sample(2.5)  # and a second site, interleaved, goes silent for a while:
+    data = [
+        dataclasses.replace(r, site="annex") if i % 3 == 0 and i < 9000 else r
+        for i, r in enumerate(data)
+    ]
+    start, until = data[0].ts - 15.0, data[-1].ts - 7.5  # the tail after until is dropped
+    engine = Engine(W.rules, W.assets, default_site="hq")
+    ticks: list[float] = []
+    keyed = replay_history(
+        engine, history(data, chunk), start=start, until=until, tick=10.0, on_tick=ticks.append
+    )
+    events, loop_ticks = run(iter(data), start, until)
+    assert keyed == events
+    assert ticks[: len(loop_ticks)] == loop_ticks  # and then the ticks up to until
+    assert engine.stats["readings"] == sum(r.ts <= until for r in data)
+    assert len(keyed) > 20 and any(e.rule_id == "r3" for e in keyed)
+    assert any(e.site == "annex" for e in keyed)
+
+
+def test_batches_of_two_sites_equal_one_reading_at_a_time() -> None:
+    data = [  # the annex clock runs 3 s behind: time goes back at each change of site
+        dataclasses.replace(r, site="annex", ts=r.ts - 3.0) if i % 3 and i < 9000 else r
+        for i, r in enumerate(sample(2.5))
+    ]
+    start, until = data[0].ts - 10.0, data[-1].ts + 900.0  # annex goes silent first: stale
+    batched, _ = run(data, start, until)
+    single = Engine(W.rules, W.assets, default_site="hq")
+    alone, clock = [], start
+    for r in data:
+        while clock < r.ts:
+            alone += single.tick(clock)
+            clock += 10.0
+        alone += single.process([r])
+    while clock <= until:
+        alone += single.tick(clock)
+        clock += 10.0
+    assert batched == alone
+    assert any(e.site == "annex" for e in alone) and any(e.site == "hq" for e in alone)
