@@ -15,10 +15,12 @@ from typing import Any, TypeAlias
 
 import numpy as np
 from gatewatch.anomaly.models import AssetModel, RobustBaseline
+from gatewatch.anomaly.similarity import SimilarityModel
+from sklearn.neighbors import NearestNeighbors
 
 FORMAT = "gatewatch-anomaly-model"
 VERSION = 1
-Model: TypeAlias = AssetModel | RobustBaseline
+Model: TypeAlias = AssetModel | RobustBaseline | SimilarityModel
 
 # kind -> (class, constructor parameters, fitted array attributes, fitted scalar attributes)
 _KINDS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -26,6 +28,22 @@ _KINDS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
         AssetModel,
         ("quantile", "margin", "smooth"),
         ("center_", "scale_", "location_", "precision_"),
+        ("threshold_", "n_features_in_"),
+    ),
+    # the nearest-neighbour index is rebuilt from memory_ on load, never stored
+    "similarity_model": (
+        SimilarityModel,
+        (
+            "n_neighbors",
+            "quantile",
+            "margin",
+            "smooth",
+            "block",
+            "max_slow_share",
+            "rate_lag",
+            "rate_margin",
+        ),
+        ("columns_", "center_", "scale_", "memory_", "slow_columns_", "rate_limit_"),
         ("threshold_", "n_features_in_"),
     ),
     "robust_baseline": (
@@ -88,7 +106,8 @@ def loads(data: bytes) -> tuple[Model, TrainingWindow]:
     try:
         model, window = _build(doc, *_KINDS[kind]), _window(doc["training_window"])
         n = getattr(model, "n_features_in_", None)
-        if isinstance(model, AssetModel) and window.features and len(window.features) != n:
+        multi = isinstance(model, AssetModel | SimilarityModel)
+        if multi and window.features and len(window.features) != n:
             raise ValueError(f"{len(window.features)} feature names for {n} features")
         return model, window
     except (KeyError, TypeError, ValueError) as exc:
@@ -136,8 +155,39 @@ def _check_shapes(model: Model) -> None:
             raise ValueError(f"array shapes do not match {n} features")
         if not (math.isfinite(model.threshold_) and model.threshold_ > 0):
             raise ValueError("threshold_ must be finite and > 0")
+    elif isinstance(model, SimilarityModel):
+        _check_similarity(model)
     elif model.median_.shape != (int(model.n_slots),):
         raise ValueError(f"median_ must have {model.n_slots} slots")
+
+
+def _indices(values: np.ndarray[Any, Any], n: int, name: str) -> np.ndarray[Any, Any]:
+    if values.ndim != 1 or not np.array_equal(values, np.round(values)):
+        raise ValueError(f"{name} must be a list of column numbers")
+    if values.size and (values.min() < 0 or values.max() >= n):
+        raise ValueError(f"{name} must be column numbers below {n}")
+    return values.astype(np.int64)
+
+
+def _check_similarity(model: SimilarityModel) -> None:
+    """Check the arrays against each other, then rebuild the neighbour index from memory_."""
+    n = int(model.n_features_in_)
+    model.columns_ = _indices(model.columns_, n, "columns_")
+    model.slow_columns_ = _indices(model.slow_columns_, n, "slow_columns_")
+    kept, slow = model.columns_.size, model.slow_columns_.size
+    if kept == 0 or kept + slow != n or np.intersect1d(model.columns_, model.slow_columns_).size:
+        raise ValueError(f"columns_ and slow_columns_ must split the {n} features")
+    if model.center_.shape != (kept,) or model.scale_.shape != (kept,):
+        raise ValueError(f"center_ and scale_ must have {kept} values")
+    if model.memory_.ndim != 2 or model.memory_.shape[1] != kept:
+        raise ValueError(f"memory_ must be rows of {kept} values")
+    if model.memory_.shape[0] < int(model.n_neighbors) + 1:
+        raise ValueError(f"memory_ needs more than n_neighbors={model.n_neighbors} rows")
+    if model.rate_limit_.shape != (slow,) or (model.rate_limit_ <= 0).any():
+        raise ValueError(f"rate_limit_ must have {slow} values > 0")
+    if (model.scale_ <= 0).any() or not (math.isfinite(model.threshold_) and model.threshold_ > 0):
+        raise ValueError("scale_ and threshold_ must be > 0")
+    model.neighbors_ = NearestNeighbors(n_neighbors=model.n_neighbors).fit(model.memory_)
 
 
 def _window(raw: dict[str, Any]) -> TrainingWindow:

@@ -15,7 +15,7 @@ machines (about 1 %); rules should ask for several windows in a row
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -23,7 +23,20 @@ import numpy as np
 from gatewatch.anomaly.models import AssetModel
 from gatewatch.anomaly.persist import ModelFileError, TrainingWindow, dumps, loads
 from gatewatch.anomaly.signals import ANOMALY_SCORE, DerivedSignal
+from gatewatch.anomaly.similarity import SimilarityModel
 from gatewatch.anomaly.trend import DAY_S, FloatArray
+
+ScoringModel = AssetModel | SimilarityModel
+ModelFactory = Callable[..., ScoringModel]
+MODELS: Mapping[str, ModelFactory] = MappingProxyType(
+    {"covariance": AssetModel, "similarity": SimilarityModel}
+)
+DEFAULT_MODEL = "covariance"
+
+
+def context_rows(model: ScoringModel) -> int:
+    """Rows, ending with the one to score, that the model needs for that row's score."""
+    return model.context_rows if isinstance(model, SimilarityModel) else 1
 
 
 class _History:
@@ -58,6 +71,12 @@ class _History:
     def oldest(self) -> float:
         return float(self.times[: self.size].min()) if self.size else math.nan
 
+    def recent(self, n: int) -> FloatArray:
+        """The last ``n`` rows (fewer if not yet seen), oldest first."""
+        n = min(n, self.size)
+        idx = (self.next - n + np.arange(n)) % self.capacity
+        return np.asarray(self.rows[idx])
+
     def healthy_rows(self) -> FloatArray:
         rows, scores = self.rows[: self.size], self.scores[: self.size]
         keep = (scores <= self.exclude_above) & np.isfinite(rows).any(axis=1)
@@ -75,14 +94,16 @@ class AssetScorer:
         retrain_every_s: float = 7 * DAY_S,
         model_params: Mapping[str, Any] | None = None,
         exclude_above: float = 3.0,
+        model_factory: ModelFactory = AssetModel,
     ) -> None:
         self.site, self.asset = site, asset
         self.min_rows, self.retrain_every_s = min_rows, retrain_every_s
         self.model_params = dict(model_params or {})
+        self.model_factory = model_factory
         self.history = _History(max_rows, exclude_above)
         self.names: list[str] = []  # every feature seen, in order of first appearance
         self.model_names: list[str] = []  # the model's columns (a prefix of names)
-        self.model: AssetModel | None = None
+        self.model: ScoringModel | None = None
         self.trained_at = math.nan
         self.trained_window: TrainingWindow | None = None
         self.train_problem = ""
@@ -101,7 +122,8 @@ class AssetScorer:
             self.status = f"cold start: {len(self.history)} of {self.min_rows} windows{why}"
             return []
         used = row[: len(self.model_names)]  # features that appeared later wait for a retrain
-        score = float(model.score_samples(used[None, :])[0])
+        recent = self.history.recent(context_rows(model))[:, : len(self.model_names)]
+        score = float(model.score_samples(recent)[-1])
         self.history.set_last_score(score)
         return [self._signal(model, self.model_names, ts, used, score)]
 
@@ -115,19 +137,24 @@ class AssetScorer:
     def restore(self, data: bytes) -> None:
         """Use a saved model (ModelFileError if it must not be used: then train as usual)."""
         model, window = loads(data)
-        if not isinstance(model, AssetModel) or not window.features:
-            raise ModelFileError("not an asset model with feature names; it will be retrained")
+        wanted = type(self.model_factory(**self.model_params))
+        usable = isinstance(model, AssetModel | SimilarityModel) and type(model) is wanted
+        if not usable or not window.features:
+            raise ModelFileError(
+                f"not a {wanted.__name__} with feature names (the configured model); "
+                "it will be retrained"
+            )
         self.model = model
         self.names, self.model_names = list(window.features), list(window.features)
         self.trained_at, self.trained_window = window.end, window
         self.status = f"loaded model trained on {window.rows} windows"
 
-    def _train(self, now: float) -> AssetModel | None:
+    def _train(self, now: float) -> ScoringModel | None:
         healthy = self.history.healthy_rows()
         if len(healthy) < self.min_rows:
             return None
         try:
-            model = AssetModel(**self.model_params).fit(healthy)
+            model = self.model_factory(**self.model_params).fit(healthy)
         except ValueError as exc:  # e.g. too few usable rows: stay as we are, say why
             self.train_problem = f"cannot train on {len(healthy)} windows: {exc}"
             return None
@@ -140,7 +167,7 @@ class AssetScorer:
         return model
 
     def _signal(
-        self, model: AssetModel, names: list[str], ts: float, row: FloatArray, score: float
+        self, model: ScoringModel, names: list[str], ts: float, row: FloatArray, score: float
     ) -> DerivedSignal:
         share = model.contributions(row[None, :])[0]
         top = np.argsort(share)[::-1][:3]

@@ -24,6 +24,11 @@ sudden heating is seen, a slow warm-up is not). ``rate_margin=inf`` turns
 the guard off. The row's score is the larger of the two, both in units of
 their own alarm level.
 
+Scoring one row at a time (the daemon's scorer): the smoothing and the rate
+guard look back over earlier rows, so a one-row batch would silently skip
+both. :attr:`context_rows` says how many rows (the one to score last) a batch
+needs for its last score to equal the score of the full series there.
+
 Estimator contract: parameters stored as given in ``__init__``; ``fit``
 learns attributes ending in ``_``; ``score_samples`` has no side effects.
 """
@@ -149,6 +154,28 @@ class SimilarityModel(OutlierMixin, BaseEstimator):  # type: ignore[misc]
             return np.zeros(x.shape[0])
         change = np.nan_to_num(np.abs(lagged_change(x, self.rate_lag)), nan=0.0)
         return np.asarray((change / self.rate_limit_).max(axis=1))
+
+    @property
+    def context_rows(self) -> int:
+        """Rows needed, ending with the row to score, for the last score to be exact."""
+        return max(self.smooth, self.rate_lag + 1, 1)
+
+    def contributions(self, x_in: FloatArray) -> FloatArray:
+        """Per feature, its share of each row's squared distance to its nearest training states.
+
+        Shares of a row add up to 1 (equal shares when the row sits exactly on
+        its neighbours); channels left out by the drift screen get 0.
+        """
+        x = _check_2d(x_in, self.n_features_in_)[:, self.columns_]
+        z = (np.where(np.isfinite(x), x, self.center_) - self.center_) / self.scale_
+        _, idx = self.neighbors_.kneighbors(z)
+        sq = ((z[:, None, :] - self.memory_[idx]) ** 2).sum(axis=1)
+        total = sq.sum(axis=1, keepdims=True)
+        even = np.full_like(sq, 1.0 / sq.shape[1])
+        share = np.where(total > 0, sq / np.where(total > 0, total, 1.0), even)
+        out = np.zeros((x.shape[0], self.n_features_in_))
+        out[:, self.columns_] = share
+        return out
 
     def score_samples(self, x_in: FloatArray) -> FloatArray:
         """Rows in time order; 1.0 = alarm level: max(smoothed distance, screened-channel rate)."""

@@ -1,6 +1,7 @@
 """The ``anomaly:`` section of gatewatch.yaml -> typed settings (file:line:col errors).
 
     anomaly:
+      model: covariance              # multivariate anomaly_score model: covariance | similarity
       default_class: II              # ISO 10816 machine class of assets not listed
       machines: {pump-1: II, fan-3: I}
       iso10816:                      # overrides, mm/s RMS: [A/B, B/C, C/D]
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from gatewatch.anomaly.degradation import DegradationConfig
+from gatewatch.anomaly.scorer import DEFAULT_MODEL, MODELS
 from gatewatch.anomaly.zones import ISO10816_DEFAULTS, ZoneLimits
 from gatewatch.sensors.yamlsource import LocList, Section
 
@@ -37,6 +39,7 @@ class AnomalySettings:
     min_slope_per_day: float = 0.003
     confidence: float = 0.9
     horizon_days: float = 30.0
+    model: str = DEFAULT_MODEL  # a key of gatewatch.anomaly.scorer.MODELS
 
     def degradation(self, asset: str) -> DegradationConfig:
         """The forecast configuration of one asset (its class's zone limits)."""
@@ -54,6 +57,7 @@ def parse_anomaly(s: Section) -> AnomalySettings:
     zones = dict(ISO10816_DEFAULTS) | _zones(s.section("iso10816"))
     classes = tuple(sorted(zones))
     default = s.text("default_class", "II", choices=classes)
+    model = s.text("model", DEFAULT_MODEL, choices=tuple(MODELS))
     machines = _machines(s.section("machines"), classes)
     f = s.section("forecast")
     min_days = f.integer("min_days", 14, min=10)  # the short trend alone uses 10 days
@@ -70,6 +74,7 @@ def parse_anomaly(s: Section) -> AnomalySettings:
         min_slope_per_day=(f.number("min_slope_pct_per_day", 0.3, min=0) or 0.3) / 100,
         confidence=_confidence(f),
         horizon_days=f.number("horizon_days", 30, min=1) or 30.0,
+        model=model if isinstance(model, str) else DEFAULT_MODEL,
     )
     f.check_unknown()
     s.check_unknown()

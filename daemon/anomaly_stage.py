@@ -23,6 +23,7 @@ from pathlib import Path
 
 import structlog
 from gatewatch.anomaly.pipeline import AnomalyPipeline
+from gatewatch.anomaly.scorer import MODELS, AssetScorer
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.anomaly_config import AnomalySettings
 from gatewatch.daemon.anomaly_models import ModelStore
@@ -38,7 +39,11 @@ TREND_PLOT = "trend.png"
 class AnomalyStage:
     def __init__(self, settings: AnomalySettings) -> None:
         self.settings = settings
-        self.pipeline = AnomalyPipeline(settings.degradation)
+        factory = MODELS[settings.model]
+        self.pipeline = AnomalyPipeline(
+            settings.degradation,
+            scorer_factory=lambda site, asset: AssetScorer(site, asset, model_factory=factory),
+        )
         self.signals = 0
         self.models: ModelStore | None = None
 

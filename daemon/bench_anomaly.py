@@ -12,7 +12,15 @@ vibration.rms, vibration.peak and bearing_temp per asset. Figures:
   of the predictive alert before zone C and false alerts per asset-year;
 - anomaly_score on 60 days of a healthy simulated pump (after the 7-day
   cold start): share of windows above 1, and episodes per year for a rule
-  firing on one window and on 3 windows in a row.
+  firing on one window and on 3 windows in a row;
+- anomaly_score on a wearing pump: days before zone C of the first episode
+  of 3 windows in a row above 1.
+
+``--model`` picks the anomaly_score model (``anomaly.model``): each figure
+that depends on it is measured per model, with the ratios of similarity to
+covariance when both run. The predictive-alert simulation (lead time, false
+predictive tickets) uses the degradation forecast only, not the model: it is
+printed once.
 """
 
 from __future__ import annotations
@@ -26,10 +34,10 @@ from typing import Any
 import numpy as np
 from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.features import window_features
-from gatewatch.anomaly.models import AssetModel, RobustBaseline
+from gatewatch.anomaly.models import RobustBaseline
 from gatewatch.anomaly.persist import TrainingWindow, dumps
 from gatewatch.anomaly.pipeline import AnomalyPipeline
-from gatewatch.anomaly.scorer import AssetScorer
+from gatewatch.anomaly.scorer import MODELS, AssetScorer, ScoringModel
 from gatewatch.anomaly.signals import ANOMALY_SCORE
 from gatewatch.anomaly.simulate import PumpSim, replay, simulate
 from gatewatch.anomaly.tracker import DegradationTracker
@@ -43,9 +51,9 @@ METRICS = ("vibration.rms", "vibration.peak", "bearing_temp")
 Series = dict[str, tuple[FloatArray, FloatArray]]
 
 
-def simulate_asset(days: float, seed: int) -> Series:
+def simulate_asset(days: float, seed: int, sim: PumpSim | None = None) -> Series:
     rng = np.random.default_rng(seed)
-    ts, rms = simulate(PumpSim(step_s=60.0), days, START, rng)
+    ts, rms = simulate(sim or PumpSim(step_s=60.0), days, START, rng)
     peak = rms * rng.normal(3.0, 0.15, ts.size)
     temp = 40 + 3 * np.sin(2 * np.pi * (ts - START) / DAY_S) + rng.normal(0, 0.3, ts.size)
     return {"vibration.rms": (ts, rms), "vibration.peak": (ts, peak), "bearing_temp": (ts, temp)}
@@ -69,14 +77,14 @@ def feature_rows(series: Series) -> tuple[list[str], FloatArray]:
 
 @dataclass(frozen=True, slots=True)
 class Trained:
-    model: AssetModel
+    model: ScoringModel
     baselines: dict[str, RobustBaseline]
     names: list[str]
 
 
-def train_asset(series: Series) -> Trained:
+def train_asset(series: Series, model_name: str = "covariance") -> Trained:
     names, x = feature_rows(series)
-    model = AssetModel().fit(x)
+    model = MODELS[model_name]().fit(x)
     baselines = {m: RobustBaseline().fit(np.column_stack(s)) for m, s in series.items()}
     return Trained(model, baselines, names)
 
@@ -96,13 +104,13 @@ def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def resident_state_bytes(month: Series) -> int:
+def resident_state_bytes(month: Series, model_name: str = "covariance") -> int:
     """Bytes held by one asset's live state: degradation tracker + anomaly scorer, 30 days fed."""
     names, x = feature_rows(month)
     ts0 = month[METRICS[0]][0][0]
     tracemalloc.start()
     tracker = DegradationTracker("bench", "pump", DegradationConfig(limits_for("II")))
-    scorer = AssetScorer("bench", "pump")
+    scorer = AssetScorer("bench", "pump", model_factory=MODELS[model_name])
     for metric in ("vibration.rms", "vibration.peak"):
         for t, v in zip(*month[metric], strict=True):
             tracker.observe(metric, float(t), float(v))
@@ -114,11 +122,25 @@ def resident_state_bytes(month: Series) -> int:
     return int(current)
 
 
-def measure_costs() -> dict[str, float]:
+def window_score_ms(month: Series, model_name: str, windows: int = 300) -> float:
+    """Daemon-style scoring cost: ms per window through a trained AssetScorer (with context)."""
+    names, x = feature_rows(month)
+    scorer = AssetScorer("bench", "pump", model_factory=MODELS[model_name])
+    ts0 = month[METRICS[0]][0][0]
+    train = x.shape[0] - windows
+    for i, row in enumerate(x[:train]):
+        scorer.observe(ts0 + i * WINDOW_S, dict(zip(names, row, strict=True)))
+    t0 = time.perf_counter()
+    for i, row in enumerate(x[train:], start=train):
+        scorer.observe(ts0 + i * WINDOW_S, dict(zip(names, row, strict=True)))
+    return 1000 * (time.perf_counter() - t0) / windows
+
+
+def measure_costs(model_name: str = "covariance") -> dict[str, float]:
     month = simulate_asset(30, seed=1)
-    trained, train_s = _timed(train_asset, month)
+    trained, train_s = _timed(train_asset, month, model_name)
     tracemalloc.start()
-    train_asset(month)
+    train_asset(month, model_name)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     window = TrainingWindow(START, START + 30 * DAY_S, month[METRICS[0]][0].size)
@@ -131,7 +153,8 @@ def measure_costs() -> dict[str, float]:
         "train_readings": int(sum(s[0].size for s in month.values())),
         "train_peak_mem_mib": round(peak / 2**20, 2),
         "model_bytes_per_asset": saved,
-        "resident_state_kib_per_asset": round(resident_state_bytes(month) / 1024, 1),
+        "resident_state_kib_per_asset": round(resident_state_bytes(month, model_name) / 1024, 1),
+        "scorer_ms_per_window": round(window_score_ms(month, model_name), 3),
         "score_readings": int(readings),
         "score_readings_per_s": round(readings / score_s),
         # ratio to a large building: 1000 series, one reading a minute each
@@ -173,19 +196,31 @@ def measure_simulation(assets: int) -> dict[str, Any]:
     }
 
 
-def measure_anomaly_score(days: float = 60.0) -> dict[str, float]:
-    """anomaly_score on one healthy simulated pump through the whole pipeline."""
-    series = simulate_asset(days, seed=3)
-    pipe = AnomalyPipeline(lambda asset: None)
-    scores = []
+def _pipeline_scores(series: Series, model_name: str) -> tuple[FloatArray, FloatArray]:
+    """(window end times, anomaly_score) of one asset fed through the whole pipeline."""
+    factory = MODELS[model_name]
+    pipe = AnomalyPipeline(
+        lambda asset: None,
+        scorer_factory=lambda site, asset: AssetScorer(site, asset, model_factory=factory),
+    )
+    times, scores = [], []
     ts = series[METRICS[0]][0]
     for i in range(ts.size):
         for metric in METRICS:
             got = pipe.on_reading(
                 "bench", "pump", metric, float(ts[i]), float(series[metric][1][i])
             )
-            scores += [s.value for s in got if s.metric == ANOMALY_SCORE]
-    above = np.array(scores) > 1.0
+            for s in got:
+                if s.metric == ANOMALY_SCORE:
+                    times.append(s.ts)
+                    scores.append(s.value)
+    return np.array(times), np.array(scores)
+
+
+def measure_anomaly_score(days: float = 60.0, model_name: str = "covariance") -> dict[str, float]:
+    """anomaly_score on one healthy simulated pump through the whole pipeline."""
+    _, scores = _pipeline_scores(simulate_asset(days, seed=3), model_name)
+    above = scores > 1.0
     windows_per_year = 365 * DAY_S / WINDOW_S
     return {
         "healthy_windows_scored": int(above.size),
@@ -199,6 +234,34 @@ def measure_anomaly_score(days: float = 60.0) -> dict[str, float]:
     }
 
 
+def measure_wearing_pump(model_name: str = "covariance") -> dict[str, float | None]:
+    """Wearing pump: 3-windows-in-a-row anomaly_score episodes before the wear starts (false)
+    and the first one after it, in days before zone C."""
+    sim = PumpSim(step_s=60.0, growth_per_day=0.03, onset_day=15.0)
+    zone_c = sim.day_reaching(2.8)
+    times, scores = _pipeline_scores(simulate_asset(zone_c + 2, seed=4, sim=sim), model_name)
+    days = (times[_run_ends(scores > 1.0, 3)] - START) / DAY_S
+    after = days[days >= sim.onset_day]
+    first = float(after[0]) if after.size else None
+    return {
+        "onset_day": sim.onset_day,
+        "zone_c_day": round(zone_c, 1),
+        "episodes_before_onset": int((days < sim.onset_day).sum()),
+        "first_episode_after_onset_day": None if first is None else round(first, 1),
+        "anomaly_lead_days": None if first is None else round(zone_c - first, 1),
+    }
+
+
+def _run_ends(flags: NDArray[np.bool_], length: int) -> NDArray[np.int64]:
+    """Indices where a run of True values reaches ``length`` (one per episode)."""
+    out, run = [], 0
+    for i, flag in enumerate(flags):
+        run = run + 1 if flag else 0
+        if run == length:
+            out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
 def _runs(flags: NDArray[np.bool_], length: int) -> int:
     """Episodes of at least ``length`` consecutive True values (a rule's ``for``)."""
     count, run = 0, 0
@@ -208,12 +271,35 @@ def _runs(flags: NDArray[np.bool_], length: int) -> int:
     return count
 
 
-def run_bench(assets: int, *, as_json: bool) -> int:
-    doc = {
-        "costs": measure_costs(),
-        "simulation": measure_simulation(max(1, assets)),
-        "anomaly_score_healthy": measure_anomaly_score(),
+def measure_model(model_name: str) -> dict[str, dict[str, Any]]:
+    return {
+        "costs": measure_costs(model_name),
+        "anomaly_score_healthy": measure_anomaly_score(model_name=model_name),
+        "anomaly_score_wearing": measure_wearing_pump(model_name),
     }
+
+
+def _ratios(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    """b / a for every numeric figure both have (a 0 or missing figure is left out)."""
+    out = {}
+    for key, va in a.items():
+        vb = b.get(key)
+        if isinstance(va, int | float) and isinstance(vb, int | float) and va:
+            out[key] = round(vb / va, 2)
+    return out
+
+
+def run_bench(assets: int, *, as_json: bool, models: tuple[str, ...] = ("covariance",)) -> int:
+    per = {m: measure_model(m) for m in models}
+    doc: dict[str, Any] = {"simulation": measure_simulation(max(1, assets))}
+    if len(models) == 1:
+        doc = {**per[models[0]], **doc, "model": {"name": models[0]}}
+    else:
+        for m, sections in per.items():
+            doc |= {f"{name}[{m}]": values for name, values in sections.items()}
+        if set(models) >= {"covariance", "similarity"}:
+            cov, sim = per["covariance"], per["similarity"]
+            doc["ratio_similarity_to_covariance"] = _ratios(cov["costs"], sim["costs"])
     doc["goals"] = {"lead_days_min": ">= 7", "false_alerts_per_asset_year": "< 1"}
     if as_json:
         print(json.dumps(doc))

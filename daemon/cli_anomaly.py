@@ -46,6 +46,12 @@ def register(subparsers: Any) -> None:
     if bench is not None:
         ba = bench.add_parser("anomaly", help="anomaly throughput, training, memory, lead time")
         ba.add_argument("--assets", type=int, default=20, help="simulated pumps per kind")
+        ba.add_argument(
+            "--model",
+            choices=("covariance", "similarity", "both"),
+            default="both",
+            help="anomaly_score model to measure (anomaly.model); both: side by side with ratios",
+        )
         ba.add_argument("--json", action="store_true")
 
 
@@ -65,7 +71,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "bench" and getattr(args, "bench", None) == "anomaly":
         from gatewatch.daemon.bench_anomaly import run_bench
 
-        rc: int = run_bench(args.assets, as_json=args.json)
+        models = ("covariance", "similarity") if args.model == "both" else (args.model,)
+        rc: int = run_bench(args.assets, as_json=args.json, models=models)
         return rc
     return None
 

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 from gatewatch.anomaly.persist import ModelFileError
-from gatewatch.anomaly.scorer import AssetScorer
+from gatewatch.anomaly.scorer import MODELS, AssetScorer
 from gatewatch.anomaly.signals import ANOMALY_SCORE
+from gatewatch.anomaly.similarity import SimilarityModel
 
 T0 = 1_700_006_400.0
 
@@ -103,3 +104,34 @@ def test_training_that_cannot_work_leaves_the_scorer_in_cold_start_with_a_reason
     assert scorer.status == (
         "cold start: 5 of 3 windows; cannot train on 5 windows: need at least 16 finite rows, got 5"
     )
+
+
+def test_similarity_model_flags_a_shift_and_names_the_shifted_feature_first() -> None:
+    rng = np.random.default_rng(5)
+    scorer = AssetScorer("hq", "pump-1", min_rows=200, model_factory=MODELS["similarity"])
+    for i in range(200):
+        scorer.observe(T0 + i * 600, window(rng))
+    assert isinstance(scorer.model, SimilarityModel)
+    normal = [scorer.observe(T0 + (200 + i) * 600, window(rng))[0].value for i in range(300)]
+    assert np.mean(np.array(normal) > 1) < 0.05
+    for i in range(5):  # smoothed over the last 5 windows, from the scorer's history
+        hot = scorer.observe(T0 + (500 + i) * 600, window(rng, shift=5.0))[0]
+    assert hot.value > 1
+    assert str(hot.evidence["top_features"]).startswith("bearing_temp_residual")
+    history = scorer.history.recent(300)[:, :3]
+    assert hot.value == pytest.approx(scorer.model.score_samples(history)[-1])
+
+
+def test_a_saved_model_of_another_kind_than_configured_is_refused() -> None:
+    rng = np.random.default_rng(6)
+    similar = AssetScorer("hq", "pump-1", min_rows=150, model_factory=MODELS["similarity"])
+    for i in range(160):
+        similar.observe(T0 + i * 600, window(rng))
+    data = similar.snapshot()
+    assert data is not None and json.loads(data)["kind"] == "similarity_model"
+    again = AssetScorer("hq", "pump-1", model_factory=MODELS["similarity"])
+    again.restore(data)
+    probe = window(rng, shift=9.0)
+    assert again.observe(T0 + 200 * 600, probe)[0].value > 1
+    with pytest.raises(ModelFileError, match="not a AssetModel"):
+        AssetScorer("hq", "pump-1").restore(data)

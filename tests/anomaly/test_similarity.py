@@ -130,3 +130,45 @@ def test_nan_rows_are_imputed_and_too_few_rows_refused() -> None:
         SimilarityModel().fit(x[:30])
     with pytest.raises(ValueError, match=r"shaped \(rows, 3\)"):
         model.score_samples(np.ones((5, 2)))
+
+
+def tiny(k: int = 2) -> SimilarityModel:
+    """Memory (standardised) is the corners (+-1, +-1): centre 0.5, std 0.5."""
+    x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    model = SimilarityModel(k, smooth=1, block=2, max_slow_share=1.0, rate_lag=1)
+    return model.fit(x)
+
+
+def test_contributions_by_hand() -> None:
+    model = tiny()
+    # [2, 1.5] -> z = [3, 2]; nearest corners [1, 1] (diff 2, 1) and [1, -1] (diff 2, 3)
+    # squared differences per feature: 4 + 4 = 8 and 1 + 9 = 10 -> shares 8/18, 10/18
+    share = model.contributions(np.array([[2.0, 1.5], [1.0, 1.25]]))
+    np.testing.assert_allclose(share[0], [8 / 18, 10 / 18])
+    # [1, 1.25] -> z = [1, 1.5]: nearest [1, 1] (diff 0, 0.5) and [-1, 1] (diff 2, 0.5)
+    np.testing.assert_allclose(share[1], [4 / 4.5, 0.5 / 4.5])
+    np.testing.assert_allclose(share.sum(axis=1), 1.0)
+
+
+def test_contributions_give_screened_channels_nothing_and_exact_rows_even_shares() -> None:
+    t = np.arange(400.0)
+    x = np.column_stack([healthy(400), t / 10])  # last channel: a slow warm-up, screened
+    model = SimilarityModel().fit(x)
+    assert model.slow_columns_.tolist() == [3]
+    share = model.contributions(x[:5] + np.array([0.0, 0.0, 3.0, 0.0]))
+    assert (share[:, 3] == 0).all() and (share.argmax(axis=1) == 2).all()
+    np.testing.assert_allclose(share.sum(axis=1), 1.0)
+    on_a_state = tiny(k=1).contributions(np.array([[0.0, 0.0]]))  # distance 0
+    assert on_a_state.tolist() == [[0.5, 0.5]]
+
+
+def test_a_short_batch_of_context_rows_scores_its_last_row_like_the_whole_series() -> None:
+    model = SimilarityModel(smooth=5, rate_lag=10).fit(healthy(400))
+    x = healthy(120, seed=5)
+    x[70:, 2] += 0.5
+    full = model.score_samples(x)
+    k = model.context_rows
+    assert k == 11
+    last = [model.score_samples(x[t - k + 1 : t + 1])[-1] for t in range(k, 120)]
+    np.testing.assert_allclose(last, full[k:])
+    assert model.score_samples(x[75:76])[0] != pytest.approx(full[75])  # one row alone differs

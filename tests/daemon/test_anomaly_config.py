@@ -57,3 +57,13 @@ def test_every_problem_is_reported_with_its_location() -> None:
     assert any(
         "unknown key 'anomaly.forecast.min_dayz'; did you mean 'min_days'?" in m for m in msgs
     )
+
+
+def test_the_anomaly_score_model_is_chosen_by_name() -> None:
+    assert parse("anomaly: {}\n").model == "covariance"  # type: ignore[attr-defined]
+    assert parse("anomaly: {model: similarity}\n").model == "similarity"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as exc:
+        parse("anomaly:\n  default_class: II\n  model: isolation\n")
+    (problem,) = exc.value.problems
+    assert str(problem).startswith("gw.yaml:3:10")
+    assert "covariance" in str(problem) and "similarity" in str(problem)

@@ -118,3 +118,13 @@ def test_healthy_pump_after_warm_up_raises_nothing(tmp_path: Path) -> None:
     for r in live:
         events += engine.process([r, *stage.on_readings([r])], now=r.ts)
     assert [e for e in events if e.rule_id == "pump-zone-c-forecast"] == []
+
+
+def test_the_configured_model_is_the_one_each_asset_trains() -> None:
+    from gatewatch.anomaly.models import AssetModel
+    from gatewatch.anomaly.similarity import SimilarityModel
+
+    for name, cls in (("covariance", AssetModel), ("similarity", SimilarityModel)):
+        stage = AnomalyStage(AnomalySettings(model=name))
+        scorer = stage.pipeline.scorer("hq", "pump-1")
+        assert scorer.model_factory is cls
