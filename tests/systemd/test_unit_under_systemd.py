@@ -78,14 +78,24 @@ systemctl --no-block poweroff
 """
 
 
+PACKAGES = ("daemon", "sensors", "rules", "anomaly", "ticketing_client")
+DEPS = "/opt/gatewatch-deps"  # where the container sees this test's site-packages
+
+
 def install(opt: Path) -> None:
-    """/opt/gatewatch as the README installs it: a venv of Debian's python3 (this
-    checkout's packages are made visible through a .pth instead of pip install)."""
+    """/opt/gatewatch as the README installs it: a venv of Debian's python3 holding a copy
+    of gatewatch. The unit's PrivateTmp hides /tmp, where a CI checkout may well live, so
+    nothing the service imports may point there: the code is copied, and the third-party
+    packages of this test's environment are bound at DEPS (a plain path line in a .pth,
+    so the editable-install hooks in that folder are not run)."""
     subprocess.run([PYTHON, "-m", "venv", "--without-pip", opt], check=True)
-    site = sysconfig.get_path("purelib")  # this test's environment, same Python minor
     minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    pth = opt / "lib" / minor / "site-packages" / "gatewatch-checkout.pth"
-    pth.write_text(f"import site; site.addsitedir({site!r})\n")
+    site = opt / "lib" / minor / "site-packages"
+    (site / "gatewatch").mkdir()
+    for pkg in PACKAGES:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(ROOT / pkg, site / "gatewatch" / pkg, ignore=ignore)
+    (site / "gatewatch-deps.pth").write_text(DEPS + "\n")
     script = opt / "bin" / "gatewatch"
     script.write_text(
         "#!/opt/gatewatch/bin/python\nimport sys\nfrom gatewatch.daemon.cli import main\n"
@@ -113,11 +123,12 @@ def layout(tmp: Path, mqtt: int, http: int) -> dict[str, Path]:
     (dirs["probe"] / "run.sh").write_text(PROBE.format(http=http, mqtt=mqtt))
     (dirs["etc"] / "credentials").mkdir()
     shutil.copy(ROOT / "config" / "assets.yaml", dirs["etc"])
+    shutil.copytree(ROOT / "config" / "rules", dirs["etc"] / "rules")
     (dirs["etc"] / "gatewatch.yaml").write_text(
         "site: hq\nstate_dir: /var/lib/gatewatch\nassets: assets.yaml\n"
         f"mqtt: {{port: {mqtt}, client_id: gw-nspawn}}\nhttp: {{port: {http}}}\n"
         "log: {format: json, level: info}\n"
-        f"rules: {{paths: [{ROOT / 'config' / 'rules'}]}}\n"  # rules and anomaly stage on
+        "rules: {paths: [/etc/gatewatch/rules]}\n"  # the shipped rules: the anomaly stage on
     )
     install(dirs["opt"])
     return dirs
@@ -129,8 +140,7 @@ def boot(dirs: dict[str, Path], machine: str, timeout: float = 300) -> str:
         f"--bind-ro={dirs['etc']}:/etc/gatewatch",
         f"--bind-ro={dirs['opt']}:/opt/gatewatch",
         f"--bind={dirs['probe']}:/probe",
-        f"--bind-ro={sysconfig.get_path('purelib')}",
-        f"--bind-ro={ROOT}",
+        f"--bind-ro={sysconfig.get_path('purelib')}:{DEPS}",
     ]
     argv = [NSPAWN or "", "-q", "--keep-unit", "--register=no", "-D", "/", "--volatile=yes"]
     argv += ["-M", machine, *binds, "-b", "--", "systemd.unit=probe.target"]
