@@ -107,7 +107,9 @@ def test_status_page_lists_the_ticket_of_a_rope_break(tmp_path: Path, mosquitto:
             [("building/hq/lift-a1/speed", b"1.5"), ("building/hq/lift-a1/rope_break", b"1")],
         )
         created = 'gatewatch_ticket_actions_delivered_total{adapter="local",kind="create"}'
-        wait_for(lambda: gw.metrics().get(created) == 1, 20, "one ticket created")
+        # generous: the gateway shares a loaded CI machine; more than one would fail below
+        wait_for(lambda: gw.metrics().get(created, 0) >= 1, 60, "the ticket created")
+        assert gw.metrics()[created] == 1, gw.log.read_text()[-4000:]
         url = f"http://127.0.0.1:{gw.http_port}/"
         status, headers, html = fetch(url)
         assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
