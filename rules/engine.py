@@ -108,13 +108,13 @@ def make_judge(cond: Condition) -> Judge:
     return lambda s: CLEAR  # stale: a reading clears it; the clock raises it
 
 
+def _limits(band: Band) -> tuple[float, float, float, float]:
+    """The band's alarm and clear levels, bound as locals by the specialised judges."""
+    return band.above, band.below, band.clear_above, band.clear_below
+
+
 def _value_judge(band: Band) -> Judge:
-    above, below, clear_above, clear_below = (
-        band.above,
-        band.below,
-        band.clear_above,
-        band.clear_below,
-    )
+    above, below, clear_above, clear_below = _limits(band)
 
     def judge_value(s: Series) -> int:
         v = s.value
@@ -128,12 +128,7 @@ def _value_judge(band: Band) -> Judge:
 def _rate_judge(band: Band, window: float) -> Judge:
     """Band on ``Series.rate(window)``, computed inline (the hot path of rate rules;
     tests hold it equal to ``band.judge(series.rate(window))``)."""
-    above, below, clear_above, clear_below = (
-        band.above,
-        band.below,
-        band.clear_above,
-        band.clear_below,
-    )
+    above, below, clear_above, clear_below = _limits(band)
 
     def judge_rate(s: Series) -> int:
         ts = s.ts

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,12 @@ systemctl --no-block poweroff
 """
 
 
-PACKAGES = ("daemon", "sensors", "rules", "anomaly", "ticketing_client")
+# the top-level folders that make up the gatewatch package (pyproject's package-dir)
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-dir"
+    ].values()
+)
 DEPS = "/opt/gatewatch-deps"  # where the container sees this test's site-packages
 
 

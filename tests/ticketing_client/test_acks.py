@@ -26,6 +26,18 @@ NO_RAISE = replace(
 HIST = "gatewatch_ticket_time_to_acknowledge_seconds"
 
 
+def poll_once(poller: AckPoller) -> list[outbox.Ack]:
+    """One poll round against a real desk, closing the adapter's HTTP client after it."""
+
+    async def go() -> list[outbox.Ack]:
+        try:
+            return await poller.poll()
+        finally:
+            await poller.adapter.aclose()
+
+    return asyncio.run(go())
+
+
 def poller(desk: Desk, registry: CollectorRegistry) -> AckPoller:
     adapter = LocalAdapter(desk.conn, lock=desk.lock, clock=desk.clock)
     return AckPoller(

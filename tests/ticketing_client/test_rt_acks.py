@@ -3,7 +3,6 @@ through REST2, the next ack poll records it, /metrics has its time to acknowledg
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -14,20 +13,10 @@ from gatewatch.ticketing_client.acks import AckPoller
 from harness import drain, open_desk
 from prometheus_client import CollectorRegistry, generate_latest
 from rt_client import RTReader
-from test_acks import HIST, NO_RAISE
+from test_acks import HIST, NO_RAISE, poll_once
 from ticket_events import T0, server_room
 
 pytestmark = pytest.mark.slow
-
-
-def poll(poller: AckPoller) -> list[outbox.Ack]:
-    async def go() -> list[outbox.Ack]:
-        try:
-            return await poller.poll()
-        finally:
-            await poller.adapter.aclose()
-
-    return asyncio.run(go())
 
 
 def test_dispatcher_opening_the_ticket_is_its_time_to_acknowledge(
@@ -47,12 +36,12 @@ def test_dispatcher_opening_the_ticket_is_its_time_to_acknowledge(
         return AckPoller(desk.conn, desk.lock, rt.adapter(), clock=desk.clock, observers=[observe])
 
     desk.clock.now = T0 + 500
-    assert poll(poller()) == []  # our own escalation comment is no acknowledgement
+    assert poll_once(poller()) == []  # our own escalation comment is no acknowledgement
     rt.open_as_tech(ticket)  # the dispatcher moves it from new to open in RT
     desk.clock.now = T0 + 1000
-    [ack] = poll(poller())
+    [ack] = poll_once(poller())
     assert (ack.incident_key, ack.priority, ack.seconds) == (k, 3, 1000.0)
-    assert poll(poller()) == []  # recorded once
+    assert poll_once(poller()) == []  # recorded once
     text = generate_latest(registry).decode()
     assert f'{HIST}_count{{priority="P3"}} 1.0' in text
     assert f'{HIST}_sum{{priority="P3"}} 1000.0' in text
