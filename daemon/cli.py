@@ -89,7 +89,7 @@ def _run(path: Path) -> int:
     from gatewatch.daemon.alerting import Alerting
     from gatewatch.daemon.config import load_config
     from gatewatch.daemon.logs import setup_logging
-    from gatewatch.daemon.service import install_signal_handlers, run_pipeline
+    from gatewatch.daemon.service import ignore_stop_signals, install_signal_handlers, run_pipeline
     from gatewatch.daemon.supervise import Supervisor
     from gatewatch.daemon.tickets_stage import TicketsStage
 
@@ -105,6 +105,7 @@ def _run(path: Path) -> int:
         supervisor.reloader.subscribers.append(alerting.reload)
         install_signal_handlers(stop, reload=supervisor.reload)
         await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])
+        ignore_stop_signals()  # drained: a second SIGTERM must not make the exit a kill
 
     asyncio.run(main())
     return EXIT_OK

@@ -142,3 +142,14 @@ def install_signal_handlers(stop: asyncio.Event, reload: Callable[[], None] | No
     if reload is not None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+def ignore_stop_signals() -> None:
+    """Call once the drain is done: a repeated SIGTERM/SIGINT while the process finishes
+    exiting (executor and thread shutdown) must not turn a clean stop into death by
+    signal. Closing the loop would otherwise restore the default (fatal) handlers."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_IGN)
