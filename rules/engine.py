@@ -21,7 +21,7 @@ from typing import Any
 
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.rules.assets import Asset, AssetRegistry
-from gatewatch.rules.events import AlertEvent, EventKind
+from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
 from gatewatch.rules.machine import (
     FIRING,
     INACTIVE,
@@ -368,9 +368,10 @@ class Engine:
         else:
             self._timed.pop(st.key, None)
         for kind, ts in transitions:
+            priority, policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)
             if kind == EventKind.FIRED:
-                st.priority = effective(b.rule, self._asset_of(b), self.rules.class_policies)[0]
-            event = self._event(b, kind, ts)
+                st.priority = priority
+            event = self._event(b, kind, ts, policy)
             if b.rule.notify:
                 delivered = self._deliver(b, kind, event)
                 out += delivered
@@ -428,16 +429,19 @@ class Engine:
     def _asset_of(self, b: Binding) -> Asset | None:
         return b.series.asset if b.series is not None else (b.ctx.asset if b.ctx else b.asset)
 
-    def _event(self, b: Binding, kind: EventKind, ts: float) -> AlertEvent:
-        policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)[1]
+    def _event(
+        self, b: Binding, kind: EventKind, ts: float, policy: TicketPolicy | None = None
+    ) -> AlertEvent:
+        """``policy``: the binding's effective policy when the caller has it already."""
+        if policy is None:
+            policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)[1]
         st = b.state
-        since = st.firing_since
         return build_event(
             b.rule,
             kind,
             key=st.key,
             ts=ts,
-            since=since,
+            since=st.firing_since,
             priority=st.priority,
             policy=policy,
             ctx=b.context(),

@@ -6,7 +6,7 @@ actions according to the rule's TicketPolicy. Frozen, slotted, pure data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -55,14 +55,74 @@ class Attachment:
     description: str = "attachment"  # what it is, for notes: "trend plot"
 
 
+Renderer = Callable[[], tuple[str, str]]
+
+
+class EventText:
+    """An event's ticket title and body: plain text, or rendered on first use.
+
+    The engine makes every event, but a backtest only counts them: rendering the
+    rule's templates is left to whoever reads ``title`` or ``body``. The renderer
+    must be pure (the same text whenever it runs); it is called at most once and
+    then dropped. Two texts are equal iff their title and body are.
+    """
+
+    __slots__ = ("_render", "_text")
+
+    def __init__(self, render: Renderer) -> None:
+        self._render: Renderer | None = render
+        self._text: tuple[str, str] | None = None
+
+    @classmethod
+    def plain(cls, title: str, body: str) -> EventText:
+        text = cls.__new__(cls)
+        text._render, text._text = None, (title, body)
+        return text
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(title, body), rendered now if not yet."""
+        text = self._text
+        if text is None:
+            assert self._render is not None
+            text = self._text = self._render()
+            self._render = None  # a benign race: two threads would render the same text
+        return text
+
+    @property
+    def title(self) -> str:
+        return self.pair[0]
+
+    @property
+    def body(self) -> str:
+        return self.pair[1]
+
+    @property
+    def rendered(self) -> bool:
+        return self._text is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EventText):
+            return NotImplemented
+        return self is other or self.pair == other.pair
+
+    def __hash__(self) -> int:
+        return hash(self.pair)
+
+    def __repr__(self) -> str:
+        return f"EventText(title={self.title!r}, body={self.body!r})"
+
+    def __reduce__(self) -> tuple[Callable[[str, str], EventText], tuple[str, str]]:
+        return EventText.plain, self.pair  # the renderer (rule, context) stays behind
+
+
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
     kind: EventKind
     incident_key: str  # stable: rule id + series or group key; the desk stores it
     rule_id: str
     priority: int  # 1 (critical) .. 4
-    title: str
-    body: str
+    text: EventText  # title and body; EventText.plain(title, body) for ready text
     ts: float  # event time (epoch seconds)
     since: float  # firing since
     asset: Asset | None = None  # the asset card for the ticket
@@ -78,6 +138,14 @@ class AlertEvent:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     policy: TicketPolicy = field(default_factory=TicketPolicy)
     attachments: tuple[Attachment, ...] = ()  # set by the daemon, never by rules/
+
+    @property
+    def title(self) -> str:
+        return self.text.title
+
+    @property
+    def body(self) -> str:
+        return self.text.body
 
     def __post_init__(self) -> None:
         if not 1 <= self.priority <= 4:

@@ -1,4 +1,4 @@
-"""Turn an alert transition into an AlertEvent: priority, policy, rendered templates."""
+"""Turn an alert transition into an AlertEvent: priority, policy, templates rendered on use."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from types import MappingProxyType
 
 from gatewatch.rules.assets import Asset
 from gatewatch.rules.durations import format_duration
-from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
+from gatewatch.rules.events import AlertEvent, EventKind, EventText, TicketPolicy
 from gatewatch.rules.load import DERIVED_METRICS
 from gatewatch.rules.model import ClassPolicy, Kind, Rule
 
@@ -101,6 +102,19 @@ def effective(
     return applied
 
 
+_LABELS: Mapping[Kind, Mapping[str, str]] = {
+    kind: MappingProxyType({"kind": str(kind)}) for kind in Kind
+}  # one immutable mapping per condition kind, shared by every event
+
+
+def render_text(
+    rule: Rule, ctx: Context, priority: int, since: float, ts: float
+) -> tuple[str, str]:
+    """The rule's (title, body) for one event: pure, the same text whenever it runs."""
+    values = fields(rule, ctx, priority, since, ts)
+    return rule.title.render(values), rule.body.render(values)
+
+
 def build_event(
     rule: Rule,
     kind: EventKind,
@@ -112,15 +126,15 @@ def build_event(
     policy: TicketPolicy,
     ctx: Context,
 ) -> AlertEvent:
-    values = fields(rule, ctx, priority, since, ts)
+    """The event; its title and body are rendered when first read (a backtest never does)."""
     metric = ctx.metric or ""
+    cond_kind = rule.condition.kind
     return AlertEvent(
         kind=kind,
         incident_key=key,
         rule_id=rule.id,
         priority=priority,
-        title=rule.title.render(values),
-        body=rule.body.render(values),
+        text=EventText(partial(render_text, rule, ctx, priority, since, ts)),
         ts=ts,
         since=since,
         asset=ctx.asset,
@@ -130,9 +144,9 @@ def build_event(
         threshold=ctx.threshold,
         unit=ctx.unit,
         trend_per_min=ctx.trend_per_min,
-        potentially_critical=rule.condition.kind == Kind.REPEATED,
+        potentially_critical=cond_kind == Kind.REPEATED,
         predictive=metric.rsplit(":", 1)[-1] in DERIVED_METRICS,
         related=ctx.related,
-        labels=MappingProxyType({"kind": str(rule.condition.kind)}),
+        labels=_LABELS[cond_kind],
         policy=policy,
     )

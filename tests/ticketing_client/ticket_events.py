@@ -7,7 +7,14 @@ from dataclasses import replace
 import numpy as np
 from gatewatch.anomaly.plot import trend_png
 from gatewatch.anomaly.zones import ZoneLimits
-from gatewatch.rules.events import AlertEvent, Attachment, Escalation, EventKind, TicketPolicy
+from gatewatch.rules.events import (
+    AlertEvent,
+    Attachment,
+    Escalation,
+    EventKind,
+    EventText,
+    TicketPolicy,
+)
 from gatewatch.sensors.assets import Asset, AssetLocation, Responsible
 
 ZONES_CLASS_II = ZoneLimits(1.12, 2.8, 7.1)
@@ -56,8 +63,10 @@ def server_room(
         incident_key=key,
         rule_id="server-room-hot",
         priority=1,
-        title="Server room temperature above 27 C",
-        body="Cooling has stopped; temperature is climbing.",
+        text=EventText.plain(
+            "Server room temperature above 27 C",
+            "Cooling has stopped; temperature is climbing.",
+        ),
         ts=T0,
         since=T0 - 120,
         asset=SERVER_ROOM,
@@ -80,8 +89,10 @@ def lift(
         incident_key=key,
         rule_id="lift-rope",
         priority=1,
-        title="Lift rope-break sensor tripped",
-        body="The rope-break safety sensor reports a trip; the lift is stopped.",
+        text=EventText.plain(
+            "Lift rope-break sensor tripped",
+            "The rope-break safety sensor reports a trip; the lift is stopped.",
+        ),
         ts=T0,
         since=T0,
         asset=LIFT,
@@ -121,8 +132,10 @@ def pump(
         incident_key=key,
         rule_id="pump-zone-c-forecast",
         priority=3,
-        title="Predictive: Pump 1 reaches vibration zone C in 12 days",
-        body="Vibration RMS 2.3 mm/s, now in ISO 10816 zone B, rising 2 %/day.",
+        text=EventText.plain(
+            "Predictive: Pump 1 reaches vibration zone C in 12 days",
+            "Vibration RMS 2.3 mm/s, now in ISO 10816 zone B, rising 2 %/day.",
+        ),
         ts=T0,
         since=T0 - 2 * 86_400,
         asset=PUMP,
