@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.daemon.config import load_config
+from gatewatch.daemon.history_windows import windowed_rows
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.backtest import Summary, backtest
 from gatewatch.rules.durations import DurationError, format_duration, parse_duration
@@ -24,7 +25,6 @@ from gatewatch.sensors.assets import AssetRegistry
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 _RELATIVE = re.compile(r"^-(.+)$")
-FETCH = 10_000
 
 
 def parse_time(text: str, now: float) -> float:
@@ -53,15 +53,8 @@ def read_history(db: Path, start: float, end: float) -> History:
 
 
 def _chunks(conn: sqlite3.Connection, start: float, end: float) -> Iterator[list[KeyedRow]]:
-    # ts / 1000.0 in SQLite is the same IEEE division as in Python: identical stamps
     try:
-        cur = conn.execute(
-            "SELECT series_id, ts / 1000.0, value FROM readings WHERE ts >= ? AND ts < ?"
-            " ORDER BY ts, series_id",
-            (round(start * 1000), round(end * 1000)),
-        )
-        while rows := cur.fetchmany(FETCH):
-            yield rows
+        yield from windowed_rows(conn, round(start * 1000), round(end * 1000))
     finally:
         conn.close()
 

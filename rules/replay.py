@@ -158,8 +158,13 @@ class _Clock:
         return pos
 
     def run_until(self, t: float, out: list[AlertEvent], *, inclusive: bool = True) -> None:
+        """The ticks before ``t`` (and at ``t`` if inclusive). A tick before the engine's
+        next wakeup would change nothing and is skipped; ``on_tick`` still sees it."""
+        engine, on_tick, wake = self.engine, self.on_tick, self.engine.next_wakeup()
         while self.next < t or (inclusive and self.next == t):
-            out += self.engine.tick(self.next)
-            if self.on_tick is not None:
-                self.on_tick(self.next)
+            if self.next >= wake:
+                out += engine.tick(self.next)
+                wake = engine.next_wakeup()
+            if on_tick is not None:
+                on_tick(self.next)
             self.next += self.tick
