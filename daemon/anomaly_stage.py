@@ -27,13 +27,19 @@ from gatewatch.anomaly.scorer import MODELS, AssetScorer
 from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.daemon.anomaly_config import AnomalySettings
 from gatewatch.daemon.anomaly_models import ModelStore
-from gatewatch.rules.events import AlertEvent, Attachment, EventKind
+from gatewatch.rules.events import AlertEvent, Attachment, EventKind, EventText
 from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.sqlite import connect_reader
 
 log = structlog.get_logger("gatewatch.anomaly")
 WARM_METRICS = ("%rms%",)  # what the degradation forecast tracks
 TREND_PLOT = "trend.png"
+NO_FORECAST = (
+    "Trend plot: not attached. gatewatch has no degradation forecast for this asset yet"
+    " (it restarted recently or the vibration history is short); the plot comes with the"
+    " next predictive ticket."
+)
+PLOT_FAILED = "Trend plot: not attached, drawing it failed (see the gatewatch log)."
 
 
 class AnomalyStage:
@@ -84,10 +90,10 @@ class AnomalyStage:
             png = None if tracker is None else tracker.trend_png()
         except Exception:  # a plotting bug must not cost the ticket
             log.exception("trend_plot_failed", incident=ev.incident_key)
-            return ev
+            return _noted(ev, PLOT_FAILED)
         if png is None:
             log.info("trend_plot_unavailable", incident=ev.incident_key, note="no forecast yet")
-            return ev
+            return _noted(ev, NO_FORECAST)
         plot = Attachment(TREND_PLOT, "image/png", png, "trend plot")
         return replace(ev, attachments=(*ev.attachments, plot))
 
@@ -115,6 +121,11 @@ class AnomalyStage:
             status=self.pipeline.status(),
         )
         return n
+
+
+def _noted(ev: AlertEvent, note: str) -> AlertEvent:
+    """The event with a line in its ticket body saying why the trend plot is missing."""
+    return replace(ev, text=EventText.plain(ev.title, f"{ev.body}\n\n{note}"))
 
 
 def _opens_predictive(ev: AlertEvent) -> bool:

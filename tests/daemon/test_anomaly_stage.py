@@ -12,7 +12,7 @@ import numpy as np
 from gatewatch.anomaly.signals import DAYS_TO_ZONE_C
 from gatewatch.anomaly.simulate import PumpSim, simulate
 from gatewatch.daemon.anomaly_config import AnomalySettings
-from gatewatch.daemon.anomaly_stage import AnomalyStage
+from gatewatch.daemon.anomaly_stage import NO_FORECAST, AnomalyStage
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.events import AlertEvent, EventKind
@@ -128,3 +128,23 @@ def test_the_configured_model_is_the_one_each_asset_trains() -> None:
         stage = AnomalyStage(AnomalySettings(model=name))
         scorer = stage.pipeline.scorer("hq", "pump-1")
         assert scorer.model_factory is cls
+
+
+def test_predictive_ticket_without_a_forecast_says_why_the_plot_is_missing(
+    tmp_path: Path,
+) -> None:
+    """Right after a restart no forecast exists yet: the ticket text says the plot is
+    missing and why, instead of the dispatcher looking for an attachment."""
+    _, [ev], _, _ = degrading_run(tmp_path)
+    fresh = AnomalyStage(AnomalySettings())  # no tracker for the pump: nothing replayed
+    [noted] = fresh.with_evidence([ev])
+    assert noted.attachments == ()
+    assert noted.title == ev.title
+    assert noted.body.startswith(ev.body) and noted.body.endswith(NO_FORECAST)
+
+    conn = connect_state(tmp_path / "state.db")
+    tickets = Ticketing(conn, threading.Lock(), Worker(conn, LocalAdapter(conn)))
+    tickets.submit([noted])
+    assert asyncio.run(tickets.worker.drain(10))
+    notes = [text for (text,) in conn.execute("SELECT text FROM local_ticket_notes")]
+    assert any("Trend plot: not attached" in t and "no degradation forecast" in t for t in notes)
