@@ -44,7 +44,7 @@ from gatewatch.rules.model import (
     RuleSet,
 )
 from gatewatch.rules.reading import Reading
-from gatewatch.rules.render import Context, build_event, effective
+from gatewatch.rules.render import Context, build_event, effective, series_event
 from gatewatch.rules.series import TRIM_AT, Series
 from gatewatch.rules.silence import Mute
 
@@ -81,20 +81,28 @@ class Binding:
         s = self.series
         if s is None:
             return self.ctx or Context(self.site, self.asset, self.asset_id, group=self.group)
-        cond = self.rule.condition
-        rate = s.rate(cond.window)
-        measured = rate if cond.kind == Kind.RATE else s.value
+        value, threshold, trend = self.measures(s)
         return Context(
             site=s.site,
             asset=s.asset,
             asset_id=s.asset_id,
             metric=s.metric,
-            value=s.value if math.isfinite(s.value) else None,
+            value=value,
             unit=s.unit,
-            threshold=cond.band.threshold(measured) if cond.band else None,
-            trend_per_min=rate if math.isfinite(rate) else None,
+            threshold=threshold,
+            trend_per_min=trend,
             evidence=s.evidence,
         )
+
+    def measures(self, s: Series) -> tuple[float | None, float | None, float | None]:
+        """The series' value, the limit it crossed and its trend per minute, for tickets."""
+        cond = self.rule.condition
+        rate, value = s.rate(cond.window), s.value
+        threshold = (
+            cond.band.threshold(rate if cond.kind == Kind.RATE else value) if cond.band else None
+        )
+        finite = math.isfinite
+        return (value if finite(value) else None), threshold, (rate if finite(rate) else None)
 
 
 def make_judge(cond: Condition) -> Judge:
@@ -441,7 +449,19 @@ class Engine:
         """``policy``: the binding's effective policy when the caller has it already."""
         if policy is None:
             policy = effective(b.rule, self._asset_of(b), self.rules.class_policies)[1]
-        st = b.state
+        st, s = b.state, b.series
+        if s is not None:  # the common case: no Context unless the text is rendered
+            return series_event(
+                b.rule,
+                kind,
+                ts,
+                key=st.key,
+                since=st.firing_since,
+                priority=st.priority,
+                policy=policy,
+                series=s,
+                measures=b.measures(s),
+            )
         return build_event(
             b.rule,
             kind,

@@ -14,8 +14,8 @@ from gatewatch.daemon.rules_test_cmd import load_test_file
 from gatewatch.rules import render
 from gatewatch.rules.assets import AssetRegistry
 from gatewatch.rules.backtest import backtest
-from gatewatch.rules.engine import Engine
-from gatewatch.rules.events import AlertEvent, EventText, Renderer
+from gatewatch.rules.engine import Binding, Engine
+from gatewatch.rules.events import AlertEvent, EventKind, EventText, Renderer, TicketPolicy
 from gatewatch.rules.model import RuleSet
 from gatewatch.rules.replay import History, replay
 from gatewatch.rules.template import Template
@@ -40,14 +40,32 @@ def eager(renderer: Renderer) -> EventText:
     return EventText.plain(*renderer())
 
 
+def reference_event(
+    self: Engine, b: Binding, kind: EventKind, ts: float, policy: TicketPolicy | None = None
+) -> AlertEvent:
+    """The event as the engine made it before: every one from ``Binding.context()``."""
+    st = b.state
+    return render.build_event(
+        b.rule,
+        kind,
+        key=st.key,
+        ts=ts,
+        since=st.firing_since,
+        priority=st.priority,
+        policy=render.effective(b.rule, self._asset_of(b), self.rules.class_policies)[1],
+        ctx=b.context(),
+    )
+
+
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
-def test_lazy_text_equals_text_rendered_when_the_event_was_made(
+def test_events_equal_those_made_from_a_context_and_rendered_at_once(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lazy = shipped_events(path)  # rendered below, long after the engine moved on
     assert lazy and not any(e.text.rendered for e in lazy)
     with monkeypatch.context() as m:
         m.setattr(render, "EventText", eager)
+        m.setattr(Engine, "_event", reference_event)
         made = shipped_events(path)
     assert all(e.text.rendered for e in made)
     assert [(e.title, e.body) for e in lazy] == [(e.title, e.body) for e in made]
