@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.daemon.config import load_config
+from gatewatch.daemon.history_prefetch import prefetched_rows
 from gatewatch.daemon.history_windows import windowed_rows
 from gatewatch.daemon.rulefiles import load_rule_files
 from gatewatch.rules.backtest import Summary, backtest
@@ -40,8 +41,9 @@ def parse_time(text: str, now: float) -> float:
     return stamp.timestamp()
 
 
-def read_history(db: Path, start: float, end: float) -> History:
-    """Every reading in [start, end) in time order, as chunks of (series id, ts, value)."""
+def read_history(db: Path, start: float, end: float, *, prefetch: bool = True) -> History:
+    """Every reading in [start, end) in time order, as chunks of (series id, ts, value);
+    with ``prefetch`` read by a child process, a window ahead of the replay."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         rows = conn.execute("SELECT id, site, asset, metric FROM series").fetchall()
@@ -49,12 +51,16 @@ def read_history(db: Path, start: float, end: float) -> History:
         conn.close()
         raise
     names = {sid: (site, asset, metric) for sid, site, asset, metric in rows}
-    return History(names, _chunks(conn, start, end))
+    span = round(start * 1000), round(end * 1000)
+    if prefetch:
+        conn.close()
+        return History(names, prefetched_rows(db, *span))
+    return History(names, _chunks(conn, *span))
 
 
-def _chunks(conn: sqlite3.Connection, start: float, end: float) -> Iterator[list[KeyedRow]]:
+def _chunks(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> Iterator[list[KeyedRow]]:
     try:
-        yield from windowed_rows(conn, round(start * 1000), round(end * 1000))
+        yield from windowed_rows(conn, start_ms, end_ms)
     finally:
         conn.close()
 

@@ -572,7 +572,7 @@ class Engine:
         no reading comes in between; ``-math.inf``: tick at once. A replay may skip
         the ticks before it (tests hold that equal to ticking every interval)."""
         if self._origin is None or self._held:
-            return -math.inf  # the first tick sets the origin; silences end on wall time
+            return -math.inf  # the first tick sets the origin; a held FIRED waits for a tick
         return min(
             self._timed_next,
             self._stale_next,

@@ -32,6 +32,8 @@ def test_bench_rules_json_reports_ratios_and_a_profile_only_when_short(
     assert [(e["rules"], e["series"]) for e in report["engine"]] == [(1000, 10_000), (10, 10)]
     assert all(e["readings"] == 3000 and e["ratio_to_goal"] > 0 for e in report["engine"])
     assert report["backtest"]["readings"] == 72 * 100
+    bt = report["backtest"]  # the reader process's CPU time is counted in the total
+    assert 0 < bt["reader_cpu_seconds"] < bt["cpu_seconds"]
     assert "profile" not in report
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
