@@ -29,7 +29,7 @@ from setuptools import Distribution, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-NATIVE = ("engine", "machine", "series")  # rules/<name>.py, compiled into one group
+NATIVE = ("engine", "machine", "series", "replay")  # rules/<name>.py, one group
 GROUP = "gatewatch.rules._native"  # mypyc's shared library: rules/_native__mypyc.*.so
 MANIFEST = "_native_build.json"  # next to the binaries, read by gatewatch.daemon.native
 TREE = Path("build", "mypyc-src")  # gatewatch/<pkg> -> <pkg>: mypyc names modules by path

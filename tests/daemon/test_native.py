@@ -16,12 +16,13 @@ from pathlib import Path
 
 import gatewatch.rules.engine
 import gatewatch.rules.machine
+import gatewatch.rules.replay
 import gatewatch.rules.series
 import pytest
 from gatewatch.daemon.native import MANIFEST, check_folder, is_extension, native_build, sha256
 
 SUFFIX = EXTENSION_SUFFIXES[0]
-EXPECTED = ("gatewatch.rules.engine", "gatewatch.rules.machine", "gatewatch.rules.series")
+EXPECTED = tuple(f"gatewatch.rules.{m}" for m in ("engine", "machine", "replay", "series"))
 EXPECT_NATIVE = os.environ.get("GATEWATCH_EXPECT_NATIVE") == "1"
 
 
@@ -90,7 +91,8 @@ def test_the_installed_rule_engine_matches_its_sources() -> None:
 def test_the_tested_rule_engine_is_the_compiled_one() -> None:
     build = native_build()
     assert build.compiled == EXPECTED, build.reason
-    for module in (gatewatch.rules.engine, gatewatch.rules.machine, gatewatch.rules.series):
+    rules = gatewatch.rules
+    for module in (rules.engine, rules.machine, rules.replay, rules.series):
         assert is_extension(module.__file__ or ""), module.__file__
 
 
