@@ -4,7 +4,8 @@ The pure-Python modules stay the reference: the compiled ones are built from the
 same files and import in their place (Python prefers engine.cpython-*.so to
 engine.py). A failed compile never fails the install: setuptools goes on without
 the extensions, the reason is printed on stderr and written to the manifest
-(rules/_native_build.json, with the sha256 of every compiled source), which
+(rules/_native_build.json, with the sha256 of every compiled source and of the
+rules/ and anomaly/ sources they were compiled against), which
 gatewatch.daemon.native reads: scripts/setup prints the state, the test run stops
 on a binary built from an older source, and scripts/test requires the compiled
 build unless GATEWATCH_MYPYC=off.
@@ -37,6 +38,7 @@ METADATA = {"egg_info", "dist_info", "sdist"}  # commands that only describe the
 MYPY_ARGS = ["--follow-imports=silent", "--ignore-missing-imports", "--no-warn-unused-configs"]
 FAILURE: list[str] = []  # why this build is pure Python
 HASHES: dict[str, str] = {}  # module -> sha256 of the source mypyc compiled
+INPUTS: dict[str, str] = {}  # rules/x.py, anomaly/x.py -> sha256: what they were compiled against
 
 
 def _mode() -> str:
@@ -55,12 +57,17 @@ def _symlink_tree() -> None:
         (TREE / package.replace(".", "/")).symlink_to(ROOT / folder, target_is_directory=True)
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _extensions() -> list[Any]:
     from mypyc.build import mypycify
 
     for name in NATIVE:  # hashed before compiling: an edit during the build shows as stale
-        source = ROOT / "rules" / f"{name}.py"
-        HASHES[f"gatewatch.rules.{name}"] = hashlib.sha256(source.read_bytes()).hexdigest()
+        HASHES[f"gatewatch.rules.{name}"] = _sha256(ROOT / "rules" / f"{name}.py")
+    for source in sorted((*ROOT.glob("rules/*.py"), *ROOT.glob("anomaly/*.py"))):
+        INPUTS[source.relative_to(ROOT).as_posix()] = _sha256(source)
     _symlink_tree()
     os.environ["MYPYPATH"] = str(TREE)
     paths = [str(TREE / "gatewatch" / "rules" / f"{name}.py") for name in NATIVE]
@@ -116,7 +123,7 @@ class NativeBuildExt(build_ext):
             _clean(folder)
             _write_manifest(folder, {"compiled": False, "reason": FAILURE[-1]})
             return
-        _write_manifest(folder, {"compiled": True, "modules": HASHES})
+        _write_manifest(folder, {"compiled": True, "modules": HASHES, "inputs": INPUTS})
 
     def _rules_folder(self) -> Path:
         """rules/ as imported: in the source tree (editable, inplace) or in build/lib."""

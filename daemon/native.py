@@ -1,7 +1,8 @@
 """Which rule-engine modules run compiled (mypyc), and whether each matches its source.
 
 setup.py compiles a few hot modules of gatewatch.rules and writes MANIFEST next to
-them: whether it compiled, why not, and the sha256 of every source it compiled.
+them: whether it compiled, why not, the sha256 of every source it compiled and of
+the rules/ and anomaly/ sources those were compiled against.
 Python imports ``engine.cpython-*.so`` before ``engine.py``, so a binary built from
 an older source would silently run old code after an edit: ``problems`` finds that
 (tests/conftest.py stops the test run on it, ``gatewatch bench rules`` refuses it).
@@ -56,6 +57,8 @@ def check_folder(folder: Path, package: str) -> NativeBuild:
     problems += [
         f"{m}: listed in {MANIFEST} but no binary: {REBUILD}" for m in built if m not in binaries
     ]
+    if binaries and built:
+        problems += _changed_inputs(folder.parent, manifest.get("inputs", {}))
     return NativeBuild(
         compiled=tuple(sorted(binaries)),
         problems=tuple(p for p in problems if p),
@@ -79,6 +82,16 @@ def _stale(module: str, binary: Path, built_hash: str | None) -> str:
     if not source.exists() or sha256(source) != built_hash:
         return f"{module}: {binary.name} was built from another {source.name}: {REBUILD}"
     return ""
+
+
+def _changed_inputs(root: Path, inputs: dict[str, str]) -> list[str]:
+    """A module the binaries were compiled against changed: its types or Final constants
+    may be compiled into them (rules/model.py's ALARM, a field's type)."""
+    return [
+        f"the compiled modules were built against another {name}: {REBUILD}"
+        for name, digest in sorted(inputs.items())
+        if not (root / name).exists() or sha256(root / name) != digest
+    ]
 
 
 def native_build(package: str = "gatewatch.rules") -> NativeBuild:

@@ -28,6 +28,7 @@ EXPECT_NATIVE = os.environ.get("GATEWATCH_EXPECT_NATIVE") == "1"
 
 def _package(tmp_path: Path, modules: dict[str, str], manifest: object) -> Path:
     """A package folder: module.py sources, a (dummy) binary for each, and a manifest."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for name, source in modules.items():
         (tmp_path / f"{name}.py").write_text(source)
         (tmp_path / f"{name}{SUFFIX}").write_bytes(b"\x7fELF")
@@ -54,6 +55,22 @@ def test_an_edited_source_makes_its_binary_stale(tmp_path: Path) -> None:
     (problem,) = check_folder(folder, "pkg").problems
     assert problem.startswith(f"pkg.engine: engine{SUFFIX} was built from another engine.py")
     assert "scripts/setup" in problem
+
+
+def test_an_edited_module_they_were_compiled_against_makes_the_build_stale(
+    tmp_path: Path,
+) -> None:
+    folder = _package(tmp_path / "gw" / "rules", {"engine": "x = 1\n"}, {})
+    (tmp_path / "gw" / "anomaly").mkdir()
+    (tmp_path / "gw" / "anomaly" / "signals.py").write_text("LIMIT: Final = 3\n")
+    hashes = {"pkg.engine": sha256(folder / "engine.py")}
+    inputs = {"anomaly/signals.py": sha256(tmp_path / "gw" / "anomaly" / "signals.py")}
+    manifest = {"compiled": True, "modules": hashes, "inputs": inputs}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert check_folder(folder, "pkg").problems == ()
+    (tmp_path / "gw" / "anomaly" / "signals.py").write_text("LIMIT: Final = 4\n")
+    (problem,) = check_folder(folder, "pkg").problems
+    assert problem.startswith("the compiled modules were built against another anomaly/signals.py")
 
 
 def test_a_binary_without_manifest_or_missing_from_it_is_a_problem(tmp_path: Path) -> None:
@@ -99,12 +116,20 @@ def test_the_tested_rule_engine_is_the_compiled_one() -> None:
 @pytest.mark.skipif(not EXPECT_NATIVE, reason="GATEWATCH_EXPECT_NATIVE=1 not set (scripts/test)")
 def test_editing_a_compiled_source_is_caught_on_the_real_build(tmp_path: Path) -> None:
     rules = Path(gatewatch.rules.engine.__file__ or "").parent
-    copy = Path(shutil.copytree(rules, tmp_path / "rules"))
+    for pkg in ("rules", "anomaly"):
+        shutil.copytree(rules.parent / pkg, tmp_path / pkg)
+    copy = tmp_path / "rules"
     assert check_folder(copy, "gatewatch.rules").problems == ()
     with (copy / "machine.py").open("a") as source:
         source.write("# an edit after the build\n")
+    problems = check_folder(copy, "gatewatch.rules").problems
+    assert problems[0].startswith("gatewatch.rules.machine: machine.cpython")
+    assert problems[1].startswith("the compiled modules were built against another rules/machine")
+    shutil.copy(rules / "machine.py", copy / "machine.py")
+    with (tmp_path / "rules" / "model.py").open("a") as source:
+        source.write("# not compiled, but the compiled modules use its types\n")
     (problem,) = check_folder(copy, "gatewatch.rules").problems
-    assert problem.startswith("gatewatch.rules.machine: machine.cpython")
+    assert problem.startswith("the compiled modules were built against another rules/model.py")
 
 
 def test_the_command_prints_the_state() -> None:
