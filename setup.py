@@ -17,12 +17,14 @@ binaries); require fail the install when the compile fails.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import sys
 import tomllib
 import traceback
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,15 @@ def _extensions() -> list[Any]:
     _symlink_tree()
     os.environ["MYPYPATH"] = str(TREE)
     paths = [str(TREE / "gatewatch" / "rules" / f"{name}.py") for name in NATIVE]
-    return list(mypycify(MYPY_ARGS + paths, target_dir="build/mypyc", group_name=GROUP))
+    log = io.StringIO()
+    try:
+        with redirect_stdout(log), redirect_stderr(log):
+            return list(mypycify(MYPY_ARGS + paths, target_dir="build/mypyc", group_name=GROUP))
+    except SystemExit as exc:  # mypyc reports type errors and its own failures by exiting
+        said = [line for line in log.getvalue().splitlines() if line.strip()][-3:]
+        raise RuntimeError(f"mypyc exited {exc.code}: {' | '.join(said)}") from exc
+    finally:
+        sys.stderr.write(log.getvalue())
 
 
 def _failed(exc: BaseException) -> None:
@@ -104,7 +114,7 @@ class NativeBuildExt(build_ext):
         if dist.ext_modules is None and _mode() != "off" and set(dist.commands) - METADATA:
             try:
                 dist.ext_modules = _extensions()
-            except (Exception, SystemExit) as exc:  # mypyc reports type errors by exiting
+            except Exception as exc:  # a type error, a mypyc limit or crash
                 _failed(exc)
                 dist.ext_modules = []
         super().finalize_options()
