@@ -12,6 +12,7 @@ import argparse
 import json
 import random
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from gatewatch.daemon.bench_profile import Hotspot, profiled
+from gatewatch.daemon.native import describe, native_build
 from gatewatch.daemon.rules_backtest_cmd import read_history
 from gatewatch.rules.backtest import backtest
 from gatewatch.rules.engine import Engine
@@ -169,7 +171,13 @@ def _children_cpu() -> float:
 
 
 def run_bench_rules(args: argparse.Namespace) -> int:
-    report: dict[str, Any] = {"engine": [], "backtest": None}
+    build = native_build()
+    if build.problems:  # the numbers would be those of code that is no longer in the source
+        print(f"gatewatch bench rules: {describe(build)}", file=sys.stderr)
+        return 1
+    report: dict[str, Any] = {"engine": [], "backtest": None, "compiled": list(build.compiled)}
+    if not args.json:
+        print(f"rule engine: {describe(build)}")
     for n_rules, n_series in ((1000, 10_000), (10, 10)):
         result = bench_engine(n_rules, n_series, args.readings)
         report["engine"].append(result)
