@@ -194,7 +194,13 @@ class Engine:
     ) -> None:
         self.assets = assets or AssetRegistry.empty()
         self.default_site = default_site
-        self.stats: dict[str, int] = {"readings": 0, "out_of_order": 0, "events": 0, "muted": 0}
+        self.stats: dict[str, int] = {
+            "readings": 0,
+            "out_of_order": 0,
+            "events": 0,
+            "muted": 0,
+            "ticks": 0,  # ticks run (a replay skips those that provably do nothing)
+        }
         self._mutes: tuple[Mute, ...] = ()
         self._install(rules)
 
@@ -556,6 +562,7 @@ class Engine:
         """Advance timers to ``now``: pending ``for``, clearing, reminders, stale, windows."""
         if self._origin is None:
             self._origin = now
+        self.stats["ticks"] += 1
         out: list[AlertEvent] = []
         self._tick_stale(now, out)
         self._tick_sites(now, out)

@@ -145,17 +145,17 @@ def test_the_scenario_exercises_every_wakeup() -> None:
     fired = {e.rule_id for e in events if e.kind == "fired"}
     assert {"lift-door-fault-repeated", "site-offline", "annex-offline"} <= fired
     assert {"server-room-cooling-failure", "lift-any-trouble", "lift-door-fault"} <= fired
-    assert len(ran) < (until - T0) / 10.0  # and some ticks were skipped
+    assert ran < (until - T0) / 10.0  # and some ticks were skipped
 
 
 def skipping_replay(
     e: Engine, rows: list[tuple[int, float, float]], until: float
-) -> tuple[list[AlertEvent], list[float]]:
-    """replay_history, and the times of the ticks it ran."""
-    names, ran = {k: s[:3] for k, s in enumerate(SERIES)}, list[float]()
-    original = e.tick
-    e.tick = lambda now: ran.append(now) or original(now)  # type: ignore[method-assign]
-    return replay_history(e, History(names, [rows]), start=T0, until=until, tick=10.0), ran
+) -> tuple[list[AlertEvent], int]:
+    """replay_history, and how many ticks it ran (the engine counts them: a compiled
+    Engine's methods cannot be wrapped)."""
+    names = {k: s[:3] for k, s in enumerate(SERIES)}
+    events = replay_history(e, History(names, [rows]), start=T0, until=until, tick=10.0)
+    return events, e.stats["ticks"]
 
 
 def test_a_healthy_stream_runs_one_tick_in_many() -> None:
@@ -167,7 +167,10 @@ def test_a_healthy_stream_runs_one_tick_in_many() -> None:
     events, ran = skipping_replay(engine(None), rows, until)
     assert events == expected
     assert len(all_ticks) == 721
-    assert ran[0] == T0 and len(ran) < len(all_ticks) / 40
+    assert 1 <= ran < len(all_ticks) / 40
+    first = engine(None)
+    replay_history(first, History({}, []), start=T0, until=T0, tick=10.0)
+    assert first.stats["ticks"] == 1  # the first tick is never skipped
 
 
 def test_wakeup_is_now_when_nothing_has_ticked_or_a_silence_holds_a_fired() -> None:
