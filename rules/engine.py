@@ -591,19 +591,12 @@ class Engine:
     def _sites_wakeup(self, origin: float) -> float:
         """``_tick_sites`` changes nothing while every binding is inactive and ``now`` is
         before every site's due time (the same expression as there)."""
-        if not self._site_rules:
-            return math.inf
-        sites = dict(self._sites)
-        sites.setdefault(self.default_site, origin)
         wake = math.inf
-        for site, last in sites.items():
-            for rule in self._site_rules:
-                if rule.selector.sites and site not in rule.selector.sites:
-                    continue
-                b = self._groups.get(f"{rule.id}:{site}")
-                if b is not None and b.state.status != INACTIVE:
-                    return -math.inf
-                wake = min(wake, last + rule.condition.silent_for)
+        for site, rule, due in self._site_dues(origin):
+            b = self._groups.get(f"{rule.id}:{site}")
+            if b is not None and b.state.status != INACTIVE:
+                return -math.inf
+            wake = min(wake, due)
         return wake
 
     def _repeats_wakeup(self) -> float:
@@ -658,22 +651,28 @@ class Engine:
         self._stale_next = upcoming
 
     def _tick_sites(self, now: float, out: list[AlertEvent]) -> None:
-        if not self._site_rules:
-            return
         origin = self._origin if self._origin is not None else now
+        for site, rule, due in self._site_dues(origin):
+            b = self._group_binding(rule, site, "", "")
+            if now < due and b.state.status == INACTIVE:
+                continue
+            verdict = ALARM if now >= due else CLEAR
+            self._apply(b, step(rule, b.state, verdict, now, alarm_since=due), out)
+            self._track_site(b)
+
+    def _site_dues(self, origin: float) -> list[tuple[str, Rule, float]]:
+        """(site, site-silence rule, time the site is silent for it) of every site a
+        rule selects; a site never heard from counts from ``origin``."""
+        if not self._site_rules:
+            return []
         sites = dict(self._sites)
         sites.setdefault(self.default_site, origin)
-        for site, last in sites.items():
-            for rule in self._site_rules:
-                if rule.selector.sites and site not in rule.selector.sites:
-                    continue
-                due = last + rule.condition.silent_for
-                b = self._group_binding(rule, site, "", "")
-                if now < due and b.state.status == INACTIVE:
-                    continue
-                verdict = ALARM if now >= due else CLEAR
-                self._apply(b, step(rule, b.state, verdict, now, alarm_since=due), out)
-                self._track_site(b)
+        return [
+            (site, rule, last + rule.condition.silent_for)
+            for site, last in sites.items()
+            for rule in self._site_rules
+            if not rule.selector.sites or site in rule.selector.sites
+        ]
 
     def _track_site(self, b: Binding) -> None:
         bindings = self._site_alerts.setdefault(b.site, [])

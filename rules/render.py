@@ -128,28 +128,20 @@ def build_event(
     ctx: Context,
 ) -> AlertEvent:
     """The event; its title and body are rendered when first read (a backtest never does)."""
-    metric = ctx.metric or ""
-    cond_kind = rule.condition.kind
-    return AlertEvent(
-        kind=kind,
-        incident_key=key,
-        rule_id=rule.id,
-        priority=priority,
-        text=EventText(partial(render_text, rule, ctx, priority, since, ts)),
+    text = EventText(partial(render_text, rule, ctx, priority, since, ts))
+    facts = (ctx.site, ctx.asset, ctx.metric, ctx.value, ctx.threshold, ctx.unit)
+    return _event(
+        rule,
+        kind,
+        key=key,
         ts=ts,
         since=since,
-        asset=ctx.asset,
-        site=ctx.site,
-        metric=ctx.metric,
-        value=ctx.value,
-        threshold=ctx.threshold,
-        unit=ctx.unit,
-        trend_per_min=ctx.trend_per_min,
-        potentially_critical=cond_kind == Kind.REPEATED,
-        predictive=metric.rsplit(":", 1)[-1] in DERIVED_METRICS,
-        related=ctx.related,
-        labels=_LABELS[cond_kind],
+        priority=priority,
         policy=policy,
+        text=text,
+        facts=facts,
+        trend=ctx.trend_per_min,
+        related=ctx.related,
     )
 
 
@@ -171,12 +163,50 @@ def series_event(
     s, (value, threshold, trend) = series, measures
     site, asset, metric, unit = s.site, s.asset, s.metric, s.unit
     facts = (site, asset, s.asset_id, metric, value, unit, threshold, trend, s.evidence)
+    text = EventText(partial(_render_series, rule, facts, priority, since, ts))
+    shown = (site, asset, metric, value, threshold, unit)
+    return _event(
+        rule,
+        kind,
+        key=key,
+        ts=ts,
+        since=since,
+        priority=priority,
+        policy=policy,
+        text=text,
+        facts=shown,
+        trend=trend,
+        related=(),
+    )
+
+
+EventFacts = tuple[str, Asset | None, str | None, float | None, float | None, str | None]
+
+
+def _event(
+    rule: Rule,
+    kind: EventKind,
+    *,
+    key: str,
+    ts: float,
+    since: float,
+    priority: int,
+    policy: TicketPolicy,
+    text: EventText,
+    facts: EventFacts,
+    trend: float | None,
+    related: tuple[str, ...],
+) -> AlertEvent:
+    """The AlertEvent of both builders; ``facts``: (site, asset, metric, value, threshold,
+    unit) as the ticket shows them."""
+    site, asset, metric, value, threshold, unit = facts
+    cond_kind = rule.condition.kind
     return AlertEvent(
         kind=kind,
         incident_key=key,
         rule_id=rule.id,
         priority=priority,
-        text=EventText(partial(_render_series, rule, facts, priority, since, ts)),
+        text=text,
         ts=ts,
         since=since,
         asset=asset,
@@ -186,9 +216,10 @@ def series_event(
         threshold=threshold,
         unit=unit,
         trend_per_min=trend,
-        potentially_critical=rule.condition.kind == Kind.REPEATED,
-        predictive=metric.rsplit(":", 1)[-1] in DERIVED_METRICS,
-        labels=_LABELS[rule.condition.kind],
+        potentially_critical=cond_kind == Kind.REPEATED,
+        predictive=(metric or "").rsplit(":", 1)[-1] in DERIVED_METRICS,
+        related=related,
+        labels=_LABELS[cond_kind],
         policy=policy,
     )
 
