@@ -100,9 +100,17 @@ def run_backtest(args: argparse.Namespace) -> int:
     current = load_rule_files(current_paths, cfg.assets)
     proposed = load_rule_files(args.rules, cfg.assets) if args.rules else None
     where = {"db": cfg.store.path, "assets": cfg.assets, "site": cfg.site, "tick": args.tick}
-    results = {"current": _run(current, start, end, **where)}
-    if proposed is not None:
-        results["proposed"] = _run(proposed, start, end, **where)
+    try:
+        results = {"current": _run(current, start, end, **where)}
+        if proposed is not None:
+            results["proposed"] = _run(proposed, start, end, **where)
+    except sqlite3.Error as exc:
+        print(
+            f"error: cannot read the stored readings in {cfg.store.path}: {exc}; check"
+            f" store.path in {args.config} (the file 'gatewatch run' records readings in)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     report = build_report(results, start, end)
     print(json.dumps(report) if args.json else format_report(report))
     return EXIT_OK

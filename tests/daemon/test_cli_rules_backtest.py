@@ -120,6 +120,19 @@ def test_backtest_usage_and_invalid_rules(
     assert f"{bad}:2:5" in capsys.readouterr().err
 
 
+def test_backtest_without_a_store_says_which_file_and_setting(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store that is not there is an error naming the file and store.path, not a traceback."""
+    store = load_config(site).store.path
+    store.unlink()
+    base = ["rules", "backtest", "--config", str(site), "--from=-1d", "--to", "now"]
+    assert main(base) == 1
+    err = capsys.readouterr().err
+    assert f"cannot read the stored readings in {store}" in err and "store.path" in err
+    assert "Traceback" not in err
+
+
 def _key(e: AlertEvent) -> tuple[object, ...]:
     return (e.kind, e.incident_key, e.ts, e.priority, e.title, e.body, e.value)
 
