@@ -79,11 +79,14 @@ class FaultProxy:
                 w.close()
             await asyncio.gather(*(w.wait_closed() for w in self.hung), return_exceptions=True)
             current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            # let every handler run its finally (closing its sockets) before the loop stops
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for _ in range(10):  # a handler accepted meanwhile is a new task: round again
+                tasks = [t for t in asyncio.all_tasks() if t is not current]
+                if not tasks:
+                    break
+                for task in tasks:
+                    task.cancel()
+                # let every handler run its finally (closing its sockets) before the loop stops
+                await asyncio.gather(*tasks, return_exceptions=True)
             for _ in range(3):  # transports finish closing in callbacks of the next iterations
                 await asyncio.sleep(0)
 
