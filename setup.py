@@ -5,8 +5,8 @@ same files and import in their place (Python prefers engine.cpython-*.so to
 engine.py). A failed compile never fails the install: setuptools goes on without
 the extensions, the reason is printed on stderr and written to the manifest
 (rules/_native_build.json, with the sha256 of every compiled source and of the
-rules/ and anomaly/ sources they were compiled against), which
-gatewatch.daemon.native reads: scripts/setup prints the state, the test run stops
+core/, rules/ and anomaly/ sources they were compiled against), which
+gatewatch.daemon.ops.native reads: scripts/setup prints the state, the test run stops
 on a binary built from an older source, and scripts/test requires the compiled
 build unless GATEWATCH_MYPYC=off.
 
@@ -34,13 +34,16 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 NATIVE = ("engine", "machine", "series", "replay")  # rules/<name>.py, one group
 GROUP = "gatewatch.rules._native"  # mypyc's shared library: rules/_native__mypyc.*.so
-MANIFEST = "_native_build.json"  # next to the binaries, read by gatewatch.daemon.native
+COMPILED_AGAINST = ("core", "rules", "anomaly")  # folders whose types the binaries embed
+MANIFEST = "_native_build.json"  # next to the binaries, read by gatewatch.daemon.ops.native
 TREE = Path("build", "mypyc-src")  # gatewatch/<pkg> -> <pkg>: mypyc names modules by path
 METADATA = {"egg_info", "dist_info", "sdist"}  # commands that only describe the project
 MYPY_ARGS = ["--follow-imports=silent", "--ignore-missing-imports", "--no-warn-unused-configs"]
 FAILURE: list[str] = []  # why this build is pure Python
 HASHES: dict[str, str] = {}  # module -> sha256 of the source mypyc compiled
-INPUTS: dict[str, str] = {}  # rules/x.py, anomaly/x.py -> sha256: what they were compiled against
+INPUTS: dict[
+    str, str
+] = {}  # core/x.py, rules/x.py, anomaly/x.py -> sha256: what they were compiled against
 
 
 def _mode() -> str:
@@ -68,7 +71,9 @@ def _extensions() -> list[Any]:
 
     for name in NATIVE:  # hashed before compiling: an edit during the build shows as stale
         HASHES[f"gatewatch.rules.{name}"] = _sha256(ROOT / "rules" / f"{name}.py")
-    for source in sorted((*ROOT.glob("rules/*.py"), *ROOT.glob("anomaly/*.py"))):
+    for source in sorted(
+        p for pkg in ("core", "rules", "anomaly") for p in ROOT.glob(f"{pkg}/*.py")
+    ):
         INPUTS[source.relative_to(ROOT).as_posix()] = _sha256(source)
     _symlink_tree()
     os.environ["MYPYPATH"] = str(TREE)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
-from gatewatch.anomaly.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D, DerivedSignal
 from gatewatch.anomaly.trend import (
     DAY_S,
     DailyLevels,
@@ -36,6 +35,7 @@ from gatewatch.anomaly.trend import (
     step_start,
 )
 from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.core.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D, DerivedSignal
 
 COLD_START, STABLE, DEGRADING = "cold_start", "stable", "degrading"
 

@@ -3,7 +3,7 @@
 A file from another format version, of another kind, or damaged in any way
 is refused with :class:`ModelFileError` saying what is wrong; the daemon then
 retrains instead of loading it blindly. Nothing in a model file is executed.
-Where the bytes are kept is the daemon's business (daemon/anomaly_models.py).
+Where the bytes are kept is the daemon's business (daemon/state/anomaly_models.py).
 """
 
 from __future__ import annotations

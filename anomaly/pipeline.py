@@ -21,8 +21,8 @@ from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.features import is_temperature, window_features
 from gatewatch.anomaly.models import SeasonalEwma
 from gatewatch.anomaly.scorer import AssetScorer
-from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.anomaly.tracker import DegradationTracker
+from gatewatch.core.signals import DerivedSignal
 
 
 @dataclass(slots=True)

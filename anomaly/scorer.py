@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from gatewatch.anomaly.models import AssetModel
 from gatewatch.anomaly.persist import ModelFileError, TrainingWindow, dumps, loads
-from gatewatch.anomaly.signals import ANOMALY_SCORE, DerivedSignal
 from gatewatch.anomaly.similarity import SimilarityModel
 from gatewatch.anomaly.trend import DAY_S, FloatArray
+from gatewatch.core.signals import ANOMALY_SCORE, DerivedSignal
 
 ScoringModel = AssetModel | SimilarityModel
 ModelFactory = Callable[..., ScoringModel]

@@ -21,8 +21,8 @@ from gatewatch.anomaly.degradation import (
     to_signals,
 )
 from gatewatch.anomaly.plot import trend_png
-from gatewatch.anomaly.signals import DerivedSignal
 from gatewatch.anomaly.trend import DAY_S, DailyLevels
+from gatewatch.core.signals import DerivedSignal
 
 
 @dataclass(slots=True)

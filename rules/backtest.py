@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gatewatch.rules.assets import AssetRegistry
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.events import AlertEvent, EventKind
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.model import RuleSet
 from gatewatch.rules.replay import History, replay_history
 

@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from gatewatch.anomaly.signals import DerivedSignal
-from gatewatch.rules.assets import Asset, AssetRegistry
-from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
+from gatewatch.core.assets import Asset, AssetRegistry
+from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
+from gatewatch.core.reading import Reading
+from gatewatch.core.signals import DerivedSignal
 from gatewatch.rules.machine import (
     FIRING,
     INACTIVE,
@@ -43,7 +44,6 @@ from gatewatch.rules.model import (
     Rule,
     RuleSet,
 )
-from gatewatch.rules.reading import Reading
 from gatewatch.rules.render import Context, build_event, effective, series_event
 from gatewatch.rules.series import TRIM_AT, Series
 from gatewatch.rules.silence import Mute

@@ -14,10 +14,19 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
-from gatewatch.rules.assets import KNOWN_CLASSES, AssetRegistry
+from gatewatch.core.assets import KNOWN_CLASSES, AssetRegistry
+from gatewatch.core.events import Escalation, TicketPolicy
+from gatewatch.core.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
+from gatewatch.core.yamlsource import (
+    ConfigError,
+    Location,
+    LocDict,
+    LocList,
+    Problem,
+    Section,
+    parse_yaml,
+)
 from gatewatch.rules.durations import DurationError, parse_duration
-from gatewatch.rules.events import Escalation, TicketPolicy
 from gatewatch.rules.expr import ExprError, Expression, Getter, compile_expression
 from gatewatch.rules.model import (
     DEFAULT_CLASS_POLICIES,
@@ -34,15 +43,6 @@ from gatewatch.rules.model import (
 )
 from gatewatch.rules.silence import parse_schedule
 from gatewatch.rules.template import Template, TemplateError, parse_template
-from gatewatch.rules.yamlsource import (
-    ConfigError,
-    Location,
-    LocDict,
-    LocList,
-    Problem,
-    Section,
-    parse_yaml,
-)
 
 EXPR_NAMES = ("value", "prev", "delta", "rate")
 DERIVED_METRICS = (ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D)

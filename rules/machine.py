@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, Rule
 
 INACTIVE, PENDING, FIRING = 0, 1, 2

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from gatewatch.rules.assets import Asset
-from gatewatch.rules.events import Escalation, TicketPolicy
+from gatewatch.core.assets import Asset
+from gatewatch.core.events import Escalation, TicketPolicy
+from gatewatch.core.yamlsource import Location
 from gatewatch.rules.expr import Expression
 from gatewatch.rules.silence import Window
 from gatewatch.rules.template import Template
-from gatewatch.rules.yamlsource import Location
 
 ALARM, HOLD, CLEAR = 1, 0, -1  # verdicts: condition met / in the hysteresis band / cleared
 DEFAULT_WINDOW = 300.0  # seconds of history for rate and trend

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from functools import partial
 from types import MappingProxyType
 
-from gatewatch.rules.assets import Asset
+from gatewatch.core.assets import Asset
+from gatewatch.core.events import AlertEvent, EventKind, EventText, TicketPolicy
 from gatewatch.rules.durations import format_duration
-from gatewatch.rules.events import AlertEvent, EventKind, EventText, TicketPolicy
 from gatewatch.rules.load import DERIVED_METRICS
 from gatewatch.rules.model import ClassPolicy, Kind, Rule
 from gatewatch.rules.series import Series

@@ -13,10 +13,10 @@ from itertools import islice
 from operator import attrgetter, itemgetter, le
 from typing import Any, TypeAlias
 
-from gatewatch.anomaly.signals import DerivedSignal
+from gatewatch.core.events import AlertEvent
+from gatewatch.core.reading import Reading
+from gatewatch.core.signals import DerivedSignal
 from gatewatch.rules.engine import Engine, KeyedRow
-from gatewatch.rules.events import AlertEvent
-from gatewatch.rules.reading import Reading
 
 Sample: TypeAlias = Reading | DerivedSignal
 

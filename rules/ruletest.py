@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gatewatch.anomaly.signals import DerivedSignal
-from gatewatch.rules.assets import AssetRegistry
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.events import AlertEvent, EventKind
+from gatewatch.core.reading import Reading
+from gatewatch.core.signals import DerivedSignal
+from gatewatch.core.yamlsource import LocDict, LocList, Problem, Section, parse_yaml
 from gatewatch.rules.durations import DurationError, format_duration, parse_duration
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.events import AlertEvent, EventKind
 from gatewatch.rules.model import RuleSet
-from gatewatch.rules.reading import Reading
 from gatewatch.rules.replay import Sample, replay
-from gatewatch.rules.yamlsource import LocDict, LocList, Problem, Section, parse_yaml
 
 DEFAULT_START = "2026-01-05T08:00:00Z"
 _REPEAT = re.compile(r"^\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?:x\s*(\d+))?\s*$")

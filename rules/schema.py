@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewatch.rules.assets import KNOWN_CLASSES
+from gatewatch.core.assets import KNOWN_CLASSES
 from gatewatch.rules.load import RULE_KEYS
 from gatewatch.rules.model import GROUP_FIELDS
 from gatewatch.rules.silence import DAYS, MATCH_KEYS

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from gatewatch.rules.assets import Asset
+from gatewatch.core.assets import Asset
 
 if TYPE_CHECKING:
     from gatewatch.rules.engine import Binding

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gatewatch.rules.assets import Asset
-from gatewatch.rules.yamlsource import ConfigError, LocDict, LocList, Problem, Section, parse_yaml
+from gatewatch.core.assets import Asset
+from gatewatch.core.yamlsource import ConfigError, LocDict, LocList, Problem, Section, parse_yaml
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MATCH_KEYS = ("rule", "asset", "class", "building", "floor", "room", "site")

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "ticketing_client")]
 
 import httpx  # noqa: E402
 from fault_proxy import FaultProxy  # noqa: E402
-from gatewatch.rules.events import EventKind  # noqa: E402
+from gatewatch.core.events import EventKind  # noqa: E402
 from gatewatch.ticketing_client import outbox  # noqa: E402
 from gatewatch.ticketing_client.adapters.rt import RequestTrackerAdapter, RTSettings  # noqa: E402
 from gatewatch.ticketing_client.adapters.webhook import (  # noqa: E402

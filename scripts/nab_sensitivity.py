@@ -22,7 +22,7 @@ from typing import Any
 
 from gatewatch.anomaly.discord import DiscordDetector
 from gatewatch.anomaly.evaluate import NabFile, evaluate_nab, nab_probation
-from gatewatch.daemon.anomaly_data import read_nab
+from gatewatch.daemon.offline.benchmark_data import read_nab
 
 VARIANTS: dict[str, tuple[Any, ...]] = {
     "window": (6, 10, 12),

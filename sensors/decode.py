@@ -21,8 +21,8 @@ from math import isfinite
 from typing import Any
 
 import orjson
-from gatewatch.sensors.assets import Asset, AssetRegistry, MetricSpec
-from gatewatch.sensors.reading import Reading
+from gatewatch.core.assets import Asset, AssetRegistry, MetricSpec
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.topics import TopicFields, TopicPattern
 
 REASONS = (

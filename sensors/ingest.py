@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import Decoded, PayloadDecoder, Rejection
 from gatewatch.sensors.mqtt.client import Connection
 from gatewatch.sensors.mqtt.codec import Publish
 from gatewatch.sensors.ratelimit import RateLimiter
-from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.writer import Batch, StoreWriter
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from gatewatch.sensors.reading import Reading
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.store.base import DeadLetter, Store
 
 log = structlog.get_logger("gatewatch.writer")

@@ -13,8 +13,8 @@ from servers import Mosquitto
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A compiled rule module built from an older source would be tested instead of the
-    source: stop before any test runs (daemon/native.py)."""
-    from gatewatch.daemon.native import describe, native_build
+    source: stop before any test runs (daemon/ops/native.py)."""
+    from gatewatch.daemon.ops.native import describe, native_build
 
     build = native_build()
     if build.problems:

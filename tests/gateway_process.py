@@ -58,7 +58,14 @@ class Gateway:
             self.write_config()
         with self.log.open("ab") as handle:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gatewatch.daemon.cli", "run", "--config", str(self.config)],
+                [
+                    sys.executable,
+                    "-m",
+                    "gatewatch.daemon.commands.main",
+                    "run",
+                    "--config",
+                    str(self.config),
+                ],
                 stdout=handle,
                 stderr=handle,
                 env={**os.environ, **self.env},

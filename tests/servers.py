@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gatewatch.daemon.broker import LocalMosquitto, free_port
+from gatewatch.daemon.demo.broker import LocalMosquitto, free_port
 
 __all__ = [
     "Mosquitto",

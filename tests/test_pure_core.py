@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("rules", "anomaly")
+CORE = ("core", "rules", "anomaly")
 IMPURE_MODULES = {
     "asyncio", "http", "httpx", "influxdb_client", "io", "os", "paho", "aiomqtt",
     "pathlib", "requests", "select", "shutil", "socket", "sqlite3", "subprocess",

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 
 
 class ActionKind(StrEnum):

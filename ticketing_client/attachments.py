@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 
 MAX_BYTES = 64 * 1024  # per file, in state.db and at the desk

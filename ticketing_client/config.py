@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatewatch.sensors.yamlsource import Section
+from gatewatch.core.yamlsource import Section
 from gatewatch.ticketing_client.adapters import (
     ADAPTERS,
     AdapterConfigError,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from gatewatch.rules.events import AlertEvent, EventKind, TicketPolicy
+from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
 from gatewatch.ticketing_client import attachments, render
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import structlog
-from gatewatch.rules.events import AlertEvent, Escalation, TicketPolicy
+from gatewatch.core.events import AlertEvent, Escalation, TicketPolicy
 from gatewatch.ticketing_client.actions import QueuedAction, TicketAction
 from gatewatch.ticketing_client.attachments import MAX_BYTES, too_large
 from gatewatch.ticketing_client.lifecycle import (

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gatewatch.rules.events import AlertEvent, TicketPolicy
-from gatewatch.sensors.assets import Asset
+from gatewatch.core.assets import Asset
+from gatewatch.core.events import AlertEvent, TicketPolicy
 
 
 def clock_text(ts: float) -> str:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from gatewatch.rules.events import AlertEvent
+from gatewatch.core.events import AlertEvent
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.acks import AckPoller
 from gatewatch.ticketing_client.worker import Worker

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gatewatch.sensors.reading import Reading, SeriesKey
+from gatewatch.core.reading import Reading, SeriesKey
 
 
 @dataclass(frozen=True, slots=True)

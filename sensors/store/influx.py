@@ -42,10 +42,10 @@ from typing import Any
 
 import structlog
 import urllib3
-from gatewatch.daemon.config import InfluxSettings
 from gatewatch.sensors.backoff import Backoff
 from gatewatch.sensors.ratelimit import RateLimiter
 from gatewatch.sensors.store.forward_queue import ForwardQueue, QueuedRow, queue_figures
+from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.store.lineproto import UnsendableError, line, series_prefix
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS

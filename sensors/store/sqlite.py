@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from gatewatch.sensors.reading import Reading, SeriesKey
+from gatewatch.core.reading import Reading, SeriesKey
 from gatewatch.sensors.store.base import DeadLetter
 
 SCHEMA = """

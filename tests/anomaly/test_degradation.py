@@ -13,9 +13,9 @@ from gatewatch.anomaly.degradation import (
     forecast,
     to_signals,
 )
-from gatewatch.anomaly.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
 from gatewatch.anomaly.trend import DAY_S
 from gatewatch.anomaly.zones import limits_for
+from gatewatch.core.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

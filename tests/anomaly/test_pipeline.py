@@ -8,10 +8,10 @@ import pytest
 from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.scorer import AssetScorer
-from gatewatch.anomaly.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DerivedSignal
 from gatewatch.anomaly.simulate import PumpSim, simulate
 from gatewatch.anomaly.trend import DAY_S
 from gatewatch.anomaly.zones import limits_for
+from gatewatch.core.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DerivedSignal
 
 START = 1_700_006_400.0
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from gatewatch.anomaly.persist import ModelFileError
 from gatewatch.anomaly.scorer import MODELS, AssetScorer
-from gatewatch.anomaly.signals import ANOMALY_SCORE
 from gatewatch.anomaly.similarity import SimilarityModel
+from gatewatch.core.signals import ANOMALY_SCORE
 
 T0 = 1_700_006_400.0
 

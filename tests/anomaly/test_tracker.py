@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 from gatewatch.anomaly.degradation import DegradationConfig, forecast
-from gatewatch.anomaly.signals import DAYS_TO_ZONE_C
 from gatewatch.anomaly.simulate import PumpSim, simulate
 from gatewatch.anomaly.tracker import DegradationTracker
 from gatewatch.anomaly.trend import DAY_S
 from gatewatch.anomaly.zones import limits_for
+from gatewatch.core.signals import DAYS_TO_ZONE_C
 
 CFG = DegradationConfig(limits_for("II"))
 START = 1_700_006_400.0

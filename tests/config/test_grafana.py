@@ -10,9 +10,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from gatewatch.daemon.health import BrokerLink, CheckResult, HealthReport
-from gatewatch.daemon.metrics import MetricSources, build_registry
-from gatewatch.daemon.stage_metrics import StageCollector, ack_histogram
+from gatewatch.daemon.ops.health import BrokerLink, CheckResult, HealthReport
+from gatewatch.daemon.ops.metrics import MetricSources, build_registry
+from gatewatch.daemon.run.stage_metrics import StageCollector, ack_histogram
 from gatewatch.sensors.ingest import IngestStats
 from gatewatch.sensors.store.influx import ForwardLag
 from gatewatch.ticketing_client.schema import connect_state
@@ -40,7 +40,7 @@ def exposed() -> set[str]:
 
 
 def stage_metrics() -> bytes:
-    """What daemon/stage_metrics.py adds: rules, outbox and ticket figures."""
+    """What daemon/run/stage_metrics.py adds: rules, outbox and ticket figures."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "state.db"
         connect_state(db).close()

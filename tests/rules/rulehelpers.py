@@ -5,12 +5,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.events import AlertEvent
+from gatewatch.core.reading import Reading
+from gatewatch.daemon.config.assets import load_assets
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.events import AlertEvent
 from gatewatch.rules.load import load_rules
 from gatewatch.rules.model import RuleSet
-from gatewatch.sensors.assets import AssetRegistry, load_assets
-from gatewatch.sensors.reading import Reading
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 ASSETS = load_assets(CONFIG / "assets.yaml")

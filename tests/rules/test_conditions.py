@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from gatewatch.anomaly.signals import DerivedSignal
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
+from gatewatch.core.signals import DerivedSignal
 from rulehelpers import SITE, engine, kinds, r
 
 THRESHOLD = """

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.bench_rules import world
-from gatewatch.daemon.rules_test_cmd import load_test_file
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.events import AlertEvent, EventKind, EventText, Renderer, TicketPolicy
+from gatewatch.daemon.bench.rules import world
+from gatewatch.daemon.offline.ruletests import load_test_file
 from gatewatch.rules import render
-from gatewatch.rules.assets import AssetRegistry
 from gatewatch.rules.backtest import backtest
 from gatewatch.rules.engine import Binding, Engine
-from gatewatch.rules.events import AlertEvent, EventKind, EventText, Renderer, TicketPolicy
 from gatewatch.rules.model import RuleSet
 from gatewatch.rules.replay import History, replay
 from gatewatch.rules.template import Template

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 import yaml
+from gatewatch.core.yamlsource import ConfigError
 from gatewatch.rules.load import load_rules
-from gatewatch.sensors.yamlsource import ConfigError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rulehelpers import ASSETS, CONFIG
@@ -235,8 +235,8 @@ TEST_FILE = (CONFIG / "rules" / "tests" / "lifts_test.yaml").read_text()
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, len(TEST_FILE) - 1), st.integers(0, 20), st.text(max_size=4))
 def test_mutated_rule_test_file_never_crashes(at: int, cut: int, insert: str) -> None:
+    from gatewatch.core.yamlsource import Problem
     from gatewatch.rules.ruletest import parse_test_file
-    from gatewatch.sensors.yamlsource import Problem
 
     problems: list[Problem] = []
     try:
@@ -249,8 +249,8 @@ def test_mutated_rule_test_file_never_crashes(at: int, cut: int, insert: str) ->
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_generated_rule_test_documents_never_crash(doc: object) -> None:
+    from gatewatch.core.yamlsource import Problem
     from gatewatch.rules.ruletest import parse_test_file
-    from gatewatch.sensors.yamlsource import Problem
 
     text = yaml.safe_dump({"rule_files": [], "tests": [doc]} if isinstance(doc, dict) else doc)
     problems: list[Problem] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from gatewatch.rules.events import TicketPolicy
+from gatewatch.core.events import TicketPolicy
 from gatewatch.rules.machine import FIRING, PENDING, AlertState, quiet_step, step
 from gatewatch.rules.model import ALARM, CLEAR, HOLD
 from hypothesis import given

@@ -6,11 +6,11 @@ import dataclasses
 from typing import Any
 
 import pytest
-from gatewatch.daemon.bench_rules import readings, world
+from gatewatch.core.events import AlertEvent
+from gatewatch.core.reading import Reading
+from gatewatch.daemon.bench.rules import readings, world
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.events import AlertEvent
 from gatewatch.rules.replay import History, replay, replay_history
-from gatewatch.sensors.reading import Reading
 
 W = world(40, 200)
 

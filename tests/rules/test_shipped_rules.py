@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.cli import main
-from gatewatch.daemon.rules_test_cmd import run_file
+from gatewatch.daemon.commands.main import main
+from gatewatch.daemon.offline.ruletests import run_file
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 TEST_FILES = sorted((CONFIG / "rules" / "tests").glob("*.yaml"))
@@ -23,8 +23,8 @@ def test_rule_test_file_passes(path: Path) -> None:
 
 def test_every_shipped_rule_is_exercised_by_a_test() -> None:
     fired = {e.rule_id for path in TEST_FILES for r in run_file(path) for e in r.events}
-    from gatewatch.daemon.rulefiles import load_rule_files
-    from gatewatch.sensors.assets import load_assets
+    from gatewatch.daemon.config.assets import load_assets
+    from gatewatch.daemon.config.rulefiles import load_rule_files
 
     rules = load_rule_files(RULE_FILES, load_assets(CONFIG / "assets.yaml"))
     ticketed = {r.id for r in rules.rules if r.notify}

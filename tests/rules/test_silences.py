@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from gatewatch.core.yamlsource import ConfigError
 from gatewatch.rules.silence import parse_silences
-from gatewatch.sensors.yamlsource import ConfigError
 from rulehelpers import engine, r
 
 RULES = """

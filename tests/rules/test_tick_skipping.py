@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from gatewatch.core.events import AlertEvent
 from gatewatch.rules.engine import Engine, _before
-from gatewatch.rules.events import AlertEvent
 from gatewatch.rules.load import load_rules
 from gatewatch.rules.model import RuleSet
 from gatewatch.rules.replay import History, replay_history

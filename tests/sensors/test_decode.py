@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from gatewatch.sensors.assets import parse_assets
+from gatewatch.core.assets import parse_assets
 from gatewatch.sensors.decode import REASONS, PayloadDecoder
 from gatewatch.sensors.topics import TopicPattern
 from hypothesis import given, settings

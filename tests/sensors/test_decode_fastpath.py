@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
-from gatewatch.sensors.assets import parse_assets
+from gatewatch.core.assets import parse_assets
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import (
     Decoded,
     PayloadDecoder,
@@ -16,7 +17,6 @@ from gatewatch.sensors.decode import (
     _RejectError,
     _Topic,
 )
-from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.topics import TopicPattern
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from gatewatch.sensors.assets import parse_assets
+from gatewatch.core.assets import parse_assets
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import PAYLOAD_KEEP, Ingest
 from gatewatch.sensors.mqtt.client import MqttSettings, MqttSubscriber
-from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.store.sqlite import SqliteStore, count_dead_letters
 from gatewatch.sensors.topics import TopicPattern

@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.config import InfluxSettings
-from gatewatch.daemon.service import DRAIN_TIMEOUT
+from gatewatch.daemon.run.pipeline import DRAIN_TIMEOUT
+from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.writer import StoreWriter
 
 UNIT = Path(__file__).parents[2] / "systemd" / "gatewatch.service"

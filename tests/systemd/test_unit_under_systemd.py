@@ -104,7 +104,7 @@ def install(opt: Path) -> None:
     (site / "gatewatch-deps.pth").write_text(DEPS + "\n")
     script = opt / "bin" / "gatewatch"
     script.write_text(
-        "#!/opt/gatewatch/bin/python\nimport sys\nfrom gatewatch.daemon.cli import main\n"
+        "#!/opt/gatewatch/bin/python\nimport sys\nfrom gatewatch.daemon.commands.main import main\n"
         "sys.exit(main())\n"
     )
     script.chmod(0o755)

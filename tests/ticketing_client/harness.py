@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gatewatch.rules.events import AlertEvent
+from gatewatch.core.events import AlertEvent
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.adapters.base import Adapter
 from gatewatch.ticketing_client.retry import RetryPolicy

@@ -7,8 +7,8 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-from gatewatch.daemon.stage_metrics import ack_histogram, read_figures
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
+from gatewatch.daemon.run.stage_metrics import ack_histogram, read_figures
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.acks import AckPoller
 from gatewatch.ticketing_client.adapters.local import LocalAdapter, take

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gatewatch.rules.events import Attachment, EventKind
+from gatewatch.core.events import Attachment, EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 from gatewatch.ticketing_client.adapters.local import LocalAdapter, attachments_of

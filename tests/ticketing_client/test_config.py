@@ -5,7 +5,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from gatewatch.sensors.yamlsource import Problem, Section, parse_yaml
+from gatewatch.core.yamlsource import Problem, Section, parse_yaml
 from gatewatch.ticketing_client.config import build_worker, parse_ticketing
 
 GOOD = """\

@@ -84,7 +84,7 @@ def daemon(
     env = {**os.environ, "GW_RT_TOKEN": rt_server.tokens["gatewatch"]}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gatewatch.daemon.cli", "run", "--config", str(cfg)],
+            [sys.executable, "-m", "gatewatch.daemon.commands.main", "run", "--config", str(cfg)],
             stdout=out,
             stderr=out,
             env=env,

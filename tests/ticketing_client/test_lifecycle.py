@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatewatch.rules.events import EventKind, TicketPolicy
+from gatewatch.core.events import EventKind, TicketPolicy
 from gatewatch.ticketing_client.actions import ActionKind
 from gatewatch.ticketing_client.lifecycle import Status, due_escalations, on_event
 from ticket_events import T0, lift, server_room

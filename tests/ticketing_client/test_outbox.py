@@ -5,7 +5,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.actions import ActionKind
 from gatewatch.ticketing_client.adapters.local import LocalAdapter, take

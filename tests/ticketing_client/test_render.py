@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatewatch.rules.events import EventKind, TicketPolicy
+from gatewatch.core.events import EventKind, TicketPolicy
 from gatewatch.ticketing_client import render
 from ticket_events import T0, server_room
 

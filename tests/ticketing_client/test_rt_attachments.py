@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 from harness import drain, open_desk

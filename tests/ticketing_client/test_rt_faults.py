@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fault_proxy import FaultProxy
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.actions import ActionKind, TicketAction
 from gatewatch.ticketing_client.errors import RejectedError

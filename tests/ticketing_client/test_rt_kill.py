@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from harness import open_desk
 from rt_client import RTReader

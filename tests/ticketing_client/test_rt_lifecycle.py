@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import EventKind, TicketPolicy
+from gatewatch.core.events import EventKind, TicketPolicy
 from gatewatch.ticketing_client import outbox
 from harness import Desk, drain, open_desk
 from rt_client import RTReader

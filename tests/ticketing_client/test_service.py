@@ -4,7 +4,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.adapters.local import LocalAdapter
 from gatewatch.ticketing_client.schema import connect_state

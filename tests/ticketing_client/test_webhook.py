@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.adapters import (
     AdapterConfigError,

@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 from gatewatch.anomaly.plot import trend_png
 from gatewatch.anomaly.zones import ZoneLimits
-from gatewatch.rules.events import (
+from gatewatch.core.assets import Asset, AssetLocation, Responsible
+from gatewatch.core.events import (
     AlertEvent,
     Attachment,
     Escalation,
@@ -15,7 +16,6 @@ from gatewatch.rules.events import (
     EventText,
     TicketPolicy,
 )
-from gatewatch.sensors.assets import Asset, AssetLocation, Responsible
 
 ZONES_CLASS_II = ZoneLimits(1.12, 2.8, 7.1)
 T0 = 1_764_100_000.0  # 2025-11-25 19:46:40 UTC

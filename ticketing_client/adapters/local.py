@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.errors import RejectedError
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient, SettingError
 from gatewatch.ticketing_client.errors import RejectedError

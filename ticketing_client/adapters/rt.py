@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from gatewatch.rules.events import Attachment
+from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.base import send
 from gatewatch.ticketing_client.adapters.desk_http import SettingError

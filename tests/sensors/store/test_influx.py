@@ -21,9 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.config import InfluxSettings
+from gatewatch.core.reading import Reading
 from gatewatch.sensors.backoff import Backoff
-from gatewatch.sensors.reading import Reading
 from gatewatch.sensors.store.influx import (
     ForwardLag,
     InfluxForwarder,
@@ -31,6 +30,7 @@ from gatewatch.sensors.store.influx import (
     classify,
     safe_url,
 )
+from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.store.lineproto import (
     UnsendableError,
     format_value,
@@ -517,7 +517,7 @@ def test_gatewatch_run_forwards_mqtt_readings_to_victoria_metrics(
     env = {**os.environ, "GW_TEST_INFLUX_TOKEN": TOKEN}
     with log.open("ab") as out:
         gw = subprocess.Popen(
-            [sys.executable, "-m", "gatewatch.daemon.cli", "run", "--config", str(cfg)],
+            [sys.executable, "-m", "gatewatch.daemon.commands.main", "run", "--config", str(cfg)],
             stdout=out,
             stderr=out,
             env=env,

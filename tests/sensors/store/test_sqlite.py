@@ -4,7 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gatewatch.sensors.reading import Reading, SeriesKey
+from gatewatch.core.reading import Reading, SeriesKey
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.store.sqlite import SqliteStore
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from gatewatch.sensors.yamlsource import Problem, Section, parse_yaml
+from gatewatch.core.yamlsource import Problem, Section, parse_yaml
 from gatewatch.ticketing_client.config import TicketingSettings, build_worker, parse_ticketing
 
 MINIMAL = {

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.stage_metrics import ack_histogram, read_figures
+from gatewatch.daemon.run.stage_metrics import ack_histogram, read_figures
 from gatewatch.ticketing_client.acks import AckPoller
 from harness import drain, open_desk
 from prometheus_client import CollectorRegistry

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gatewatch.rules.events import EventKind
+from gatewatch.core.events import EventKind
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.adapters.desk_http import Connection
 from gatewatch.ticketing_client.adapters.redmine import RedmineAdapter

@@ -1,0 +1,62 @@
+"""``gatewatch run`` (the daemon in the foreground) and ``gatewatch demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument("--config", required=True, type=Path)
+    demo = subparsers.add_parser("demo", help="embedded broker + simulated building")
+    demo.add_argument("--seconds", type=float, default=30.0)
+    demo.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    demo.add_argument(
+        "--http-port", type=int, default=9733, help="status page on 127.0.0.1 (0: none)"
+    )
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    if args.command == "run":
+        return _run(args.config)
+    if args.command == "demo":
+        from gatewatch.daemon.demo.runner import run_demo
+
+        return int(run_demo(args.seconds, as_json=args.json, http_port=args.http_port))
+    return None
+
+
+def _run(path: Path) -> int:
+    from gatewatch.daemon.config.load import load_config
+    from gatewatch.daemon.ops.logs import setup_logging
+    from gatewatch.daemon.run import stage_metrics
+    from gatewatch.daemon.run.pipeline import (
+        ignore_stop_signals,
+        install_signal_handlers,
+        run_pipeline,
+    )
+    from gatewatch.daemon.run.rules_stage import Alerting
+    from gatewatch.daemon.run.supervise import Supervisor
+    from gatewatch.daemon.run.tickets_stage import TicketsStage
+
+    cfg = load_config(path)
+    setup_logging(cfg.log_level, cfg.log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        supervisor = Supervisor(cfg, path)
+        tickets = TicketsStage(cfg)
+        alerting = Alerting(cfg, tickets.ticketing)
+        stage_metrics.register(supervisor, tickets, alerting)
+        supervisor.reloader.subscribers.append(alerting.reload)
+        install_signal_handlers(stop, reload=supervisor.reload)
+        await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])
+        ignore_stop_signals()  # drained: a second SIGTERM must not make the exit a kill
+
+    asyncio.run(main())
+    return EXIT_OK

@@ -1,0 +1,148 @@
+"""The rule engine inside the daemon: the I/O around the pure engine, in one object.
+
+Not yet wired into daemon/run/pipeline.py; the wiring is (see the issue report):
+
+    runtime = RulesRuntime(RulesSettings(paths=[cfg_dir / "rules"]), cfg.assets,
+                           cfg.state_db, site=cfg.site)
+    runtime.start()                          # ConfigError if the rules are invalid
+    # after each durable store batch (StoreWriter.on_durable), in order per series:
+    events = runtime.on_readings(batch.readings)
+    # every settings.tick_every seconds from an asyncio task:
+    events = runtime.on_tick()
+    # SIGHUP: runtime.reload(); SIGTERM after the ingest drain: runtime.stop()
+    # events -> ticketing outbox; save_engine_state(conn, runtime.engine, now) in the
+    # same transaction as the outbox rows (runtime.save() does it alone until then)
+
+Everything here runs on one thread (the caller's): the engine is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.events import AlertEvent
+from gatewatch.core.reading import Reading
+from gatewatch.core.signals import DerivedSignal
+from gatewatch.core.yamlsource import ConfigError
+from gatewatch.daemon.config.rulefiles import load_rule_files
+from gatewatch.daemon.run.rules_reload import ReloadResult, RuleReloader
+from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, save_engine_state
+from gatewatch.daemon.state.silences import SilenceStore
+from gatewatch.rules.engine import Engine
+from gatewatch.rules.silence import Mute, parse_silences
+
+log = structlog.get_logger("gatewatch.rules")
+StateWriter = Callable[[sqlite3.Connection], object]
+EventSink = Callable[[list[AlertEvent], StateWriter], object]
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    paths: list[Path]
+    silences_file: Path | None = None
+    tick_every: float = 5.0  # seconds between engine.tick calls
+    save_every: float = 10.0  # seconds between state saves (also after events)
+    refresh_every: float = 30.0  # seconds between reloading silences / polling rule files
+
+
+class RulesRuntime:
+    def __init__(
+        self,
+        settings: RulesSettings,
+        assets: AssetRegistry,
+        state_db: Path,
+        *,
+        site: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings, self.assets, self.state_db, self.site = settings, assets, state_db, site
+        self.clock = clock
+        self.engine: Engine | None = None
+        self.reloader: RuleReloader | None = None
+        self.silences = SilenceStore(state_db)
+        self.counters = {"events": 0, "saves": 0, "silence_errors": 0}
+        self._last_save = self._last_refresh = -1e18
+        self._yaml_mutes: tuple[Mute, ...] = ()
+        # where events go: called with the events and a writer of the engine state, to
+        # commit both in one transaction (the ticketing outbox); None: state saved alone
+        self.sink: EventSink | None = None
+
+    def start(self) -> Engine:
+        rules = load_rule_files(self.settings.paths, self.assets)  # invalid: refuse to start
+        engine = Engine(rules, self.assets, default_site=self.site)
+        with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
+            ensure_schema(conn)
+            data = load_engine_state(conn)
+        restored = engine.restore_state(data) if data is not None else 0
+        self.engine = engine
+        self.reloader = RuleReloader(engine, self.settings.paths, self.assets)
+        self._refresh(self.clock(), force=True)
+        log.info("rules_started", rules=len(rules.rules), restored_alerts=restored)
+        return engine
+
+    def on_readings(self, readings: Sequence[Reading | DerivedSignal]) -> list[AlertEvent]:
+        events = self._engine().process(readings, now=self.clock())
+        return self._after(events)
+
+    def on_tick(self) -> list[AlertEvent]:
+        now = self.clock()
+        self._refresh(now)
+        return self._after(self._engine().tick(now))
+
+    def reload(self) -> ReloadResult:
+        assert self.reloader is not None, "start() first"
+        return self.reloader.reload()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.save()
+
+    def save(self) -> None:
+        with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
+            save_engine_state(conn, self._engine(), self.clock())
+        self.counters["saves"] += 1
+        self._last_save = self.clock()
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None, "start() first"
+        return self.engine
+
+    def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
+        self.counters["events"] += len(events)
+        if events and self.sink is not None:
+            engine, now = self._engine(), self.clock()
+            self.sink(events, lambda conn: save_engine_state(conn, engine, now))
+            self.counters["saves"] += 1
+            self._last_save = now
+        elif events or self.clock() - self._last_save >= self.settings.save_every:
+            self.save()
+        return events
+
+    def _refresh(self, now: float, *, force: bool = False) -> None:
+        if not force and now - self._last_refresh < self.settings.refresh_every:
+            return
+        self._last_refresh = now
+        if self.reloader is not None and not force:
+            self.reloader.poll()
+        if self.settings.silences_file is not None:
+            self._yaml_mutes = self._read_silences(self.settings.silences_file)
+        stored = [s.silence for s in self.silences.active(now)]
+        self._engine().set_silences([*self._yaml_mutes, *stored])
+
+    def _read_silences(self, path: Path) -> tuple[Mute, ...]:
+        try:
+            mutes: tuple[Mute, ...] = parse_silences(path.read_text(encoding="utf-8"), str(path))
+        except FileNotFoundError:
+            return ()
+        except (ConfigError, OSError, UnicodeDecodeError) as exc:
+            self.counters["silence_errors"] += 1
+            log.error("silences_invalid", error=str(exc), kept=len(self._yaml_mutes))
+            return self._yaml_mutes  # keep the last good silences
+        return mutes
