@@ -41,9 +41,7 @@ METADATA = {"egg_info", "dist_info", "sdist"}  # commands that only describe the
 MYPY_ARGS = ["--follow-imports=silent", "--ignore-missing-imports", "--no-warn-unused-configs"]
 FAILURE: list[str] = []  # why this build is pure Python
 HASHES: dict[str, str] = {}  # module -> sha256 of the source mypyc compiled
-INPUTS: dict[
-    str, str
-] = {}  # core/x.py, rules/x.py, anomaly/x.py -> sha256: what they were compiled against
+INPUTS: dict[str, str] = {}  # core/, rules/, anomaly/ sources -> sha256: compiled against
 
 
 def _mode() -> str:
@@ -71,9 +69,7 @@ def _extensions() -> list[Any]:
 
     for name in NATIVE:  # hashed before compiling: an edit during the build shows as stale
         HASHES[f"gatewatch.rules.{name}"] = _sha256(ROOT / "rules" / f"{name}.py")
-    for source in sorted(
-        p for pkg in ("core", "rules", "anomaly") for p in ROOT.glob(f"{pkg}/*.py")
-    ):
+    for source in sorted(p for pkg in COMPILED_AGAINST for p in ROOT.glob(f"{pkg}/**/*.py")):
         INPUTS[source.relative_to(ROOT).as_posix()] = _sha256(source)
     _symlink_tree()
     os.environ["MYPYPATH"] = str(TREE)

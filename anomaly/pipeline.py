@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.features import is_temperature, window_features
 from gatewatch.anomaly.models import SeasonalEwma
 from gatewatch.anomaly.scorer import AssetScorer
-from gatewatch.anomaly.tracker import DegradationTracker
+from gatewatch.anomaly.wear.degradation import DegradationConfig
+from gatewatch.anomaly.wear.tracker import DegradationTracker
 from gatewatch.core.signals import DerivedSignal
 
 

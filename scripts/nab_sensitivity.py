@@ -20,8 +20,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from gatewatch.anomaly.discord import DiscordDetector
-from gatewatch.anomaly.evaluate import NabFile, evaluate_nab, nab_probation
+from gatewatch.anomaly.benchmark.discord import DiscordDetector
+from gatewatch.anomaly.benchmark.evaluate import NabFile, evaluate_nab, nab_probation
 from gatewatch.daemon.offline.benchmark_data import read_nab
 
 VARIANTS: dict[str, tuple[Any, ...]] = {

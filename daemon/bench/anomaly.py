@@ -1,6 +1,6 @@
 """``gatewatch bench anomaly``: throughput, training time, memory, lead time, false alerts.
 
-Everything runs on simulated pumps (anomaly/simulate.py) with 1-minute data:
+Everything runs on simulated pumps (anomaly/wear/simulate.py) with 1-minute data:
 vibration.rms, vibration.peak and bearing_temp per asset. Figures:
 
 - scoring throughput: readings/s through window features (10-minute
@@ -32,16 +32,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.features import window_features
 from gatewatch.anomaly.models import RobustBaseline
 from gatewatch.anomaly.persist import TrainingWindow, dumps
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.scorer import MODELS, AssetScorer, ScoringModel
-from gatewatch.anomaly.simulate import PumpSim, replay, simulate
-from gatewatch.anomaly.tracker import DegradationTracker
 from gatewatch.anomaly.trend import DAY_S, FloatArray
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.degradation import DegradationConfig
+from gatewatch.anomaly.wear.simulate import PumpSim, replay, simulate
+from gatewatch.anomaly.wear.tracker import DegradationTracker
+from gatewatch.anomaly.wear.zones import limits_for
 from gatewatch.core.signals import ANOMALY_SCORE
 from numpy.typing import NDArray
 

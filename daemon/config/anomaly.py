@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.scorer import DEFAULT_MODEL, MODELS
-from gatewatch.anomaly.zones import ISO10816_DEFAULTS, ZoneLimits
+from gatewatch.anomaly.wear.degradation import DegradationConfig
+from gatewatch.anomaly.wear.zones import ISO10816_DEFAULTS, ZoneLimits
 from gatewatch.core.yamlsource import LocList, Section
 
 

@@ -4,7 +4,7 @@ A degradation forecast needs weeks of daily vibration levels, and the
 predictive rule wants three daily forecasts in a row inside its horizon; a
 demo of a minute cannot grow that. So the demo starts as a gateway that has
 been running for weeks: before the live part, its store gets the hourly
-vibration history of the three pumps (simulated by anomaly/simulate.py, one
+vibration history of the three pumps (simulated by anomaly/wear/simulate.py, one
 pump degrading) and its rule state what the real engine made of the daily
 forecasts of those weeks (the predictive alert pending for two days). The
 live part starts a minute before a UTC midnight; the day's forecast, made by
@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from gatewatch.anomaly.simulate import PumpSim, simulate
-from gatewatch.anomaly.tracker import DegradationTracker
+from gatewatch.anomaly.wear.simulate import PumpSim, simulate
+from gatewatch.anomaly.wear.tracker import DegradationTracker
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DAYS_TO_ZONE_C, DerivedSignal
 from gatewatch.daemon.config.anomaly import AnomalySettings

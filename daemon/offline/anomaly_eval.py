@@ -10,8 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gatewatch.anomaly.evaluate import NabReport, SkabReport, SkabSettings
-from gatewatch.anomaly.published import nab_table, skab_table
+from gatewatch.anomaly.benchmark.evaluate import NabReport, SkabReport, SkabSettings
+from gatewatch.anomaly.benchmark.published import nab_table, skab_table
 
 EXIT_OK, EXIT_INVALID = 0, 1
 SKAB_COLUMNS = ("f1", "far_pct", "mar_pct", "nab_standard", "nab_low_fp", "nab_low_fn")
@@ -37,7 +37,7 @@ def evaluate(dataset: str, data: Path, detectors: list[str] | None, *, as_json: 
 
 def _unknown_detectors(dataset: str, detectors: list[str]) -> str | None:
     """What is wrong with the --detector names for ``dataset``, or None."""
-    from gatewatch.anomaly.evaluate import NAB_DETECTORS, SKAB_DETECTORS
+    from gatewatch.anomaly.benchmark.evaluate import NAB_DETECTORS, SKAB_DETECTORS
 
     known = {"skab": list(SKAB_DETECTORS), "nab": list(NAB_DETECTORS)}
     unknown = sorted(set(detectors) - set(known[dataset]))
@@ -52,7 +52,7 @@ def _unknown_detectors(dataset: str, detectors: list[str]) -> str | None:
 
 
 def _skab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
-    from gatewatch.anomaly.evaluate import SKAB_DETECTORS
+    from gatewatch.anomaly.benchmark.evaluate import SKAB_DETECTORS
     from gatewatch.daemon.offline.benchmark_data import read_skab, read_skab_anomaly_free
 
     files = read_skab(data)
@@ -85,7 +85,7 @@ def _skab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
 
 
 def _skab_run(files: list[Any], normal: Any, settings: SkabSettings) -> dict[str, Any]:
-    from gatewatch.anomaly.evaluate import evaluate_skab, skab_false_alarms
+    from gatewatch.anomaly.benchmark.evaluate import evaluate_skab, skab_false_alarms
 
     report: SkabReport = evaluate_skab(files, settings)
     ours = [report.f1, report.far, report.mar, *(c.score for c in report.changepoint)]
@@ -116,7 +116,7 @@ def _jsonable(params: dict[str, object]) -> dict[str, object]:
 
 
 def sensitivity(dataset: str, data: Path, *, as_json: bool) -> int:
-    from gatewatch.anomaly.sensitivity import skab_sensitivity
+    from gatewatch.anomaly.benchmark.sensitivity import skab_sensitivity
     from gatewatch.daemon.offline.benchmark_data import DatasetError, read_skab
 
     if dataset != "skab":
@@ -149,7 +149,7 @@ def _sweep_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _nab_doc(data: Path, detectors: list[str] | None) -> dict[str, Any]:
-    from gatewatch.anomaly.evaluate import NAB_DETECTORS, evaluate_nab
+    from gatewatch.anomaly.benchmark.evaluate import NAB_DETECTORS, evaluate_nab
     from gatewatch.daemon.offline.benchmark_data import read_nab
 
     files, profiles = read_nab(data)

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from gatewatch.anomaly.evaluate import NabFile, SkabFile
-from gatewatch.anomaly.scoring import Profile
+from gatewatch.anomaly.benchmark.evaluate import NabFile, SkabFile
+from gatewatch.anomaly.benchmark.scoring import Profile
 
 
 class DatasetError(Exception):

@@ -5,12 +5,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.degradation import DegradationConfig
 from gatewatch.anomaly.pipeline import AnomalyPipeline
 from gatewatch.anomaly.scorer import AssetScorer
-from gatewatch.anomaly.simulate import PumpSim, simulate
 from gatewatch.anomaly.trend import DAY_S
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.degradation import DegradationConfig
+from gatewatch.anomaly.wear.simulate import PumpSim, simulate
+from gatewatch.anomaly.wear.zones import limits_for
 from gatewatch.core.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DerivedSignal
 
 START = 1_700_006_400.0

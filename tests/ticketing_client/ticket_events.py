@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from gatewatch.anomaly.plot import trend_png
-from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.anomaly.wear.plot import trend_png
+from gatewatch.anomaly.wear.zones import ZoneLimits
 from gatewatch.core.assets import Asset, AssetLocation, Responsible
 from gatewatch.core.events import (
     AlertEvent,
@@ -116,7 +116,7 @@ PUMP = Asset(
 
 
 def trend_plot() -> Attachment:
-    """A real trend plot (anomaly/plot.py) of a pump rising 2 %/day toward zone C."""
+    """A real trend plot (anomaly/wear/plot.py) of a pump rising 2 %/day toward zone C."""
     days = np.arange(20.0)
     levels = 1.6 * np.exp(0.02 * days)
     png = trend_png(days, levels, ZONES_CLASS_II, slope_per_day=0.02, level_now=levels[-1])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.published import SKAB_FULL, SKAB_VALVE1
+from gatewatch.anomaly.benchmark.published import SKAB_FULL, SKAB_VALVE1
 from gatewatch.daemon.commands.main import main
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"

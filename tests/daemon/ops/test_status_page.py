@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser import chromium_dom
-from gatewatch.anomaly.plot import trend_png
-from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.anomaly.wear.plot import trend_png
+from gatewatch.anomaly.wear.zones import ZoneLimits
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.ops.status_page import (
     Alert,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from gatewatch.anomaly.simulate import PumpSim, simulate
+from gatewatch.anomaly.wear.simulate import PumpSim, simulate
 from gatewatch.core.events import AlertEvent, EventKind
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DAYS_TO_ZONE_C

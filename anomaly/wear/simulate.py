@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.degradation import DegradationConfig, forecast
 from gatewatch.anomaly.trend import DAY_S, FloatArray
+from gatewatch.anomaly.wear.degradation import DegradationConfig, forecast
 from numpy.typing import NDArray
 
 

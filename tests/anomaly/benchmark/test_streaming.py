@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
-from gatewatch.anomaly.streaming import RelativeEntropyDetector, StreamDetector, score_stream
+from gatewatch.anomaly.benchmark.streaming import (
+    RelativeEntropyDetector,
+    StreamDetector,
+    score_stream,
+)
 
 
 def test_stream_detector_is_causal_and_flags_a_level_shift_once() -> None:

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.degradation import (
+from gatewatch.anomaly.trend import DAY_S
+from gatewatch.anomaly.wear.degradation import (
     COLD_START,
     DEGRADING,
     STABLE,
@@ -13,8 +14,7 @@ from gatewatch.anomaly.degradation import (
     forecast,
     to_signals,
 )
-from gatewatch.anomaly.trend import DAY_S
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.zones import limits_for
 from gatewatch.core.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
 from hypothesis import given, settings
 from hypothesis import strategies as st

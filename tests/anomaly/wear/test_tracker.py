@@ -3,11 +3,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from gatewatch.anomaly.degradation import DegradationConfig, forecast
-from gatewatch.anomaly.simulate import PumpSim, simulate
-from gatewatch.anomaly.tracker import DegradationTracker
 from gatewatch.anomaly.trend import DAY_S
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.degradation import DegradationConfig, forecast
+from gatewatch.anomaly.wear.simulate import PumpSim, simulate
+from gatewatch.anomaly.wear.tracker import DegradationTracker
+from gatewatch.anomaly.wear.zones import limits_for
 from gatewatch.core.signals import DAYS_TO_ZONE_C
 
 CFG = DegradationConfig(limits_for("II"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.degradation import DegradationConfig
-from gatewatch.anomaly.simulate import PumpSim, replay, simulate
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.degradation import DegradationConfig
+from gatewatch.anomaly.wear.simulate import PumpSim, replay, simulate
+from gatewatch.anomaly.wear.zones import limits_for
 
 CFG = DegradationConfig(limits_for("II"))
 START = 1_700_006_400.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from gatewatch.anomaly.evaluate import SkabFile, SkabSettings, evaluate_skab
+from gatewatch.anomaly.benchmark.evaluate import SkabFile, SkabSettings, evaluate_skab
 from gatewatch.anomaly.similarity import SimilarityModel
 
 # parameter -> values tried (the default is among them); "debounce" is the evaluation's

@@ -16,7 +16,7 @@ one threshold per profile chosen on the whole corpus given (NAB's own
 optimize step: every distinct score is tried, optimistic on a subset).
 Detectors: ``gatewatch-discord`` (ours: subsequence nearest-neighbour
 distance, its running rank, Numenta's anomaly likelihood, the out-of-range
-check and a quiet period; see anomaly/discord.py), ``gatewatch-stream``
+check and a quiet period; see anomaly/benchmark/discord.py), ``gatewatch-stream``
 (our first one, EWMA error and likelihood, parameters fixed before any run)
 and ``relative-entropy`` (our reimplementation of NAB's detector of that
 name; it reproduces the published subset figures exactly, which checks the
@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from gatewatch.anomaly.discord import DiscordDetector
-from gatewatch.anomaly.models import AssetModel
-from gatewatch.anomaly.scoring import (
+from gatewatch.anomaly.benchmark.discord import DiscordDetector
+from gatewatch.anomaly.benchmark.scoring import (
     SKAB_PROFILES,
     Outliers,
     Profile,
@@ -45,13 +44,14 @@ from gatewatch.anomaly.scoring import (
     normalised,
     outlier_counts,
 )
-from gatewatch.anomaly.similarity import SimilarityModel
-from gatewatch.anomaly.streaming import (
+from gatewatch.anomaly.benchmark.streaming import (
     OnlineDetector,
     RelativeEntropyDetector,
     StreamDetector,
     score_stream,
 )
+from gatewatch.anomaly.models import AssetModel
+from gatewatch.anomaly.similarity import SimilarityModel
 from gatewatch.anomaly.trend import FloatArray
 from numpy.typing import NDArray
 

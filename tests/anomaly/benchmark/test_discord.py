@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.discord import DiscordDetector, SubsequenceDistance
-from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio, Ring, log_score
-from gatewatch.anomaly.streaming import score_stream
+from gatewatch.anomaly.benchmark.discord import DiscordDetector, SubsequenceDistance
+from gatewatch.anomaly.benchmark.likelihood import AnomalyLikelihood, MedianRatio, Ring, log_score
+from gatewatch.anomaly.benchmark.streaming import score_stream
 
 
 def seasonal(n: int, seed: int = 0) -> np.ndarray:

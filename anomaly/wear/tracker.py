@@ -13,15 +13,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.degradation import (
+from gatewatch.anomaly.trend import DAY_S, DailyLevels
+from gatewatch.anomaly.wear.degradation import (
     DegradationConfig,
     Forecast,
     feature_trends_from_levels,
     forecast_levels,
     to_signals,
 )
-from gatewatch.anomaly.plot import trend_png
-from gatewatch.anomaly.trend import DAY_S, DailyLevels
+from gatewatch.anomaly.wear.plot import trend_png
 from gatewatch.core.signals import DerivedSignal
 
 

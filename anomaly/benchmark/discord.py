@@ -6,10 +6,10 @@ Each value is scored before anything is learnt from it, in four stages:
    ``window`` values to the nearest earlier subsequence of the same length
    that ended within the last ``history`` rows and does not overlap them
    (a left discord: 0 while there is nothing to compare with);
-2. :class:`~gatewatch.anomaly.likelihood.MedianRatio`: that distance over
+2. :class:`~gatewatch.anomaly.benchmark.likelihood.MedianRatio`: that distance over
    ``scale`` times the median of the recent distances, clipped at 1 and
    raised to ``power`` (pure noise stays near 0, a new shape reaches 1);
-3. :class:`~gatewatch.anomaly.likelihood.AnomalyLikelihood`: Numenta's
+3. :class:`~gatewatch.anomaly.benchmark.likelihood.AnomalyLikelihood`: Numenta's
    anomaly likelihood of those raw scores, as a log score in [0, 1];
 4. a value beyond the range seen so far by more than ``tolerance`` of that
    range scores 1 (NAB's ``numenta`` detector does the same); after a
@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.likelihood import AnomalyLikelihood, MedianRatio
+from gatewatch.anomaly.benchmark.likelihood import AnomalyLikelihood, MedianRatio
 from gatewatch.anomaly.trend import FloatArray
 
 

@@ -34,7 +34,7 @@ from gatewatch.anomaly.trend import (
     fit_log_trend,
     step_start,
 )
-from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.anomaly.wear.zones import ZoneLimits
 from gatewatch.core.signals import DAYS_TO_ZONE_C, DAYS_TO_ZONE_D, DerivedSignal
 
 COLD_START, STABLE, DEGRADING = "cold_start", "stable", "degrading"

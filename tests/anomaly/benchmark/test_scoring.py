@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from gatewatch.anomaly.scoring import (
+from gatewatch.anomaly.benchmark.scoring import (
     SKAB_PROFILES,
     Profile,
     best_threshold,

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 from gatewatch.anomaly.trend import FloatArray
-from gatewatch.anomaly.zones import ZoneLimits
+from gatewatch.anomaly.wear.zones import ZoneLimits
 from numpy.typing import NDArray
 
 ZONE_RGB = {"A": (214, 240, 214), "B": (240, 240, 200), "C": (250, 214, 170), "D": (245, 180, 180)}

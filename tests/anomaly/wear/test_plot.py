@@ -4,8 +4,8 @@ import struct
 import zlib
 
 import numpy as np
-from gatewatch.anomaly.plot import DOT_RGB, ZONE_RGB, encode_png, trend_png
-from gatewatch.anomaly.zones import limits_for
+from gatewatch.anomaly.wear.plot import DOT_RGB, ZONE_RGB, encode_png, trend_png
+from gatewatch.anomaly.wear.zones import limits_for
 
 
 def decode(png: bytes) -> np.ndarray:

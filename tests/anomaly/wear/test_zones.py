@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from gatewatch.anomaly.zones import ISO10816_DEFAULTS, ZoneLimits, limits_for
+from gatewatch.anomaly.wear.zones import ISO10816_DEFAULTS, ZoneLimits, limits_for
 
 
 @pytest.mark.parametrize(

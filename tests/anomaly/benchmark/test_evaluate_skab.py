@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from gatewatch.anomaly.evaluate import (
+from gatewatch.anomaly.benchmark.evaluate import (
     SKAB_DETECTORS,
     SKAB_TRAIN_ROWS,
     RowModel,
@@ -15,7 +15,7 @@ from gatewatch.anomaly.evaluate import (
     evaluate_skab,
     skab_predict,
 )
-from gatewatch.anomaly.sensitivity import skab_sensitivity
+from gatewatch.anomaly.benchmark.sensitivity import skab_sensitivity
 from gatewatch.anomaly.similarity import SimilarityModel
 
 
