@@ -1,1 +1,1 @@
-"""MQTT ingest, payload decoding, asset registry and time-series stores."""
+"""MQTT ingest, topic patterns, payload decoding and time-series stores."""

@@ -1,0 +1,1 @@
+"""The benchmarks behind `gatewatch bench`: ingest, forwarding, rules, anomaly."""

@@ -1,0 +1,1 @@
+"""gatewatch.yaml, assets.yaml and rule files from disk -> typed, validated settings."""

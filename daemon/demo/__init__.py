@@ -1,0 +1,1 @@
+"""`gatewatch demo`: a private broker, a simulated building and weeks of history."""

@@ -1,0 +1,1 @@
+"""Runs over stored or public data: rule backtests and tests, anomaly evaluation."""

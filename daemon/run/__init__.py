@@ -1,0 +1,1 @@
+"""The long-running service: the pipeline of stages, supervision and reload."""

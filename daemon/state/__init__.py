@@ -1,0 +1,1 @@
+"""The daemon's own tables in state.db: rule engine state, silences, trained models."""
