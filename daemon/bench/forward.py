@@ -16,7 +16,6 @@ in VictoriaMetrics afterwards: must be 0) and the peak RSS of this process.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import resource
@@ -54,14 +53,14 @@ class ForwardBench:
     peak_rss_mb: float
 
 
-def run_bench_forward(args: argparse.Namespace) -> int:
+def run_bench_forward(readings: int, series: int, batch: int, *, as_json: bool = False) -> int:
     binary = shutil.which("victoria-metrics") or VM_BINARY
     if not Path(binary).exists():
         print("error: victoria-metrics is not installed; run scripts/setup (apt victoria-metrics)")
         return 1
     setup_logging("warning", "console")  # logs to stderr: stdout is the report
-    result = measure(binary, args.readings, args.series, args.batch)
-    if args.json:
+    result = measure(binary, readings, series, batch)
+    if as_json:
         print(json.dumps(asdict(result)))
     else:
         print(_table(result))

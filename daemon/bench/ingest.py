@@ -19,7 +19,6 @@ mosquitto_sub, since single-core speed drifts between hours.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -32,7 +31,6 @@ from typing import Any
 
 from gatewatch.daemon.bench import stream as bs
 from gatewatch.daemon.bench.procs import BenchError, Broker, run_consumer, run_reference
-from gatewatch.sensors.mqtt.client import MqttSettings
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
 GOALS = {"qos0_ratio": 0.4, "qos1_ratio": 0.7, "p99_ms": 200.0, "rss_mib": 150.0}
@@ -52,24 +50,6 @@ class BenchOptions:
     synchronous: str
     idle: float
     receive_maximum: int
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> BenchOptions:
-        opts = cls(
-            readings=args.readings,
-            series=args.series,
-            publishers=args.publishers,
-            qos=tuple(sorted(set(args.qos or (0, 1)))),
-            rate=getattr(args, "rate", None),
-            latency_seconds=getattr(args, "latency_seconds", 10.0),
-            rss_series=getattr(args, "rss_series", 10_000),
-            compare=getattr(args, "compare", False),
-            synchronous=getattr(args, "synchronous", "FULL"),
-            idle=getattr(args, "idle", 3.0),
-            receive_maximum=getattr(args, "receive_maximum", MqttSettings.receive_maximum),
-        )
-        opts.validate()
-        return opts
 
     def validate(self) -> None:
         if min(self.readings, self.series, self.publishers) < 1:
@@ -288,9 +268,9 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
 
 
-def run_bench(args: argparse.Namespace) -> int:
+def run_bench(opts: BenchOptions, *, as_json: bool = False) -> int:
     try:
-        opts = BenchOptions.from_args(args)
+        opts.validate()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -303,5 +283,5 @@ def run_bench(args: argparse.Namespace) -> int:
     except BenchError as exc:
         print(f"error: benchmark failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(json.dumps(report, indent=2) if args.json else render(report))
+    print(json.dumps(report, indent=2) if as_json else render(report))
     return EXIT_OK

@@ -8,7 +8,6 @@ and then, and a clock tick every 10 s of event time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import resource
@@ -170,22 +169,24 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_bench_rules(args: argparse.Namespace) -> int:
+def run_bench_rules(
+    readings: int, backtest_days: float, *, as_json: bool = False, profile: bool = True
+) -> int:
     build = native_build()
     if build.problems:  # the numbers would be those of code that is no longer in the source
         print(f"gatewatch bench rules: {describe(build)}", file=sys.stderr)
         return 1
     report: dict[str, Any] = {"engine": [], "backtest": None, "compiled": list(build.compiled)}
-    if not args.json:
+    if not as_json:
         print(f"rule engine: {describe(build)}")
     for n_rules, n_series in ((1000, 10_000), (10, 10)):
-        result = bench_engine(n_rules, n_series, args.readings)
+        result = bench_engine(n_rules, n_series, readings)
         report["engine"].append(result)
-        if not args.json:
+        if not as_json:
             print(_engine_line(result))
-    if args.backtest_days > 0:
-        report["backtest"] = bt = bench_backtest(args.backtest_days, 100)
-        if not args.json:
+    if backtest_days > 0:
+        report["backtest"] = bt = bench_backtest(backtest_days, 100)
+        if not as_json:
             print(
                 f"backtest {bt['days']} days x 100 series: {bt['readings']:,} readings in "
                 f"{bt['seconds']:.1f} s, cpu {bt['cpu_seconds']:.1f} s (reader process"
@@ -194,16 +195,16 @@ def run_bench_rules(args: argparse.Namespace) -> int:
                 f" {bt['ratio_to_goal']:.2f} x)"
             )
     short = [r for r in [*report["engine"], report["backtest"]] if r and r["ratio_to_goal"] < 1]
-    if short and args.profile:
-        report["profile"] = _profile_short(args, as_text=not args.json)
-    if args.json:
+    if short and profile:
+        report["profile"] = _profile_short(readings, backtest_days, as_text=not as_json)
+    if as_json:
         print(json.dumps(report))
     return 0
 
 
-def _profile_short(args: argparse.Namespace, *, as_text: bool) -> dict[str, Any]:
+def _profile_short(readings: int, backtest_days: float, *, as_text: bool) -> dict[str, Any]:
     """A goal is short: where the time goes, on smaller runs of the two heavy cases."""
-    count, days = min(args.readings, 200_000), min(args.backtest_days or 1.0, 2.0)
+    count, days = min(readings, 200_000), min(backtest_days or 1.0, 2.0)
     runs = {
         f"engine 1000 rules x 10000 series, {count:,} readings": bench_engine(
             1000, 10_000, count, profile=True

@@ -25,17 +25,34 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if args.command != "bench":
         return None
     if args.bench == "ingest":
-        from gatewatch.daemon.bench.ingest import run_bench
+        from gatewatch.daemon.bench.ingest import BenchOptions, run_bench
 
-        return int(run_bench(args))
+        options = BenchOptions(
+            readings=args.readings,
+            series=args.series,
+            publishers=args.publishers,
+            qos=tuple(sorted(set(args.qos or (0, 1)))),
+            rate=args.rate,
+            latency_seconds=args.latency_seconds,
+            rss_series=args.rss_series,
+            compare=args.compare,
+            synchronous=args.synchronous,
+            idle=args.idle,
+            receive_maximum=args.receive_maximum,
+        )
+        return int(run_bench(options, as_json=args.json))
     if args.bench == "forward":
         from gatewatch.daemon.bench.forward import run_bench_forward
 
-        return int(run_bench_forward(args))
+        return int(run_bench_forward(args.readings, args.series, args.batch, as_json=args.json))
     if args.bench == "rules":
         from gatewatch.daemon.bench.rules import run_bench_rules
 
-        return int(run_bench_rules(args))
+        return int(
+            run_bench_rules(
+                args.readings, args.backtest_days, as_json=args.json, profile=args.profile
+            )
+        )
     from gatewatch.daemon.bench.anomaly import run_bench as run_bench_anomaly
 
     models = ("covariance", "similarity") if args.model == "both" else (args.model,)
