@@ -14,13 +14,13 @@ from pathlib import Path
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.yamlsource import (
     ConfigError,
-    Location,
     Problem,
     Section,
     parse_yaml,
 )
 from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
+from gatewatch.daemon.config.files import read_text
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
@@ -86,16 +86,11 @@ class Config:
 
 def load_config(path: Path, *, env: dict[str, str] | None = None) -> Config:
     """Load and validate gatewatch.yaml and the files it names; raise ConfigError."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [Problem(Location(file, 1, 1), "config file not found; check --config")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(Location(file, 1, 1), f"cannot read config: {exc}")]) from None
-    return parse_config(text, file, base_dir=path.parent, env=os.environ if env is None else env)
+    text = read_text(
+        path, missing="config file not found; check --config", unreadable="cannot read config"
+    )
+    environ = os.environ if env is None else env
+    return parse_config(text, str(path), base_dir=path.parent, env=environ)
 
 
 def parse_config(

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gatewatch.core.assets import AssetRegistry
-from gatewatch.core.yamlsource import ConfigError, Location, Problem
+from gatewatch.core.yamlsource import ConfigError, Problem
 from gatewatch.daemon.config.assets import load_assets
+from gatewatch.daemon.config.files import read_text
 from gatewatch.rules.load import load_rules
 from gatewatch.rules.model import RuleSet
 
@@ -27,11 +28,9 @@ def read_texts(paths: Iterable[Path], problems: list[Problem]) -> list[tuple[str
     texts = []
     for path in paths:
         try:
-            texts.append((str(path), path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            problems.append(Problem(Location(str(path), 1, 1), "file not found; check the path"))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Location(str(path), 1, 1), f"cannot read: {exc}"))
+            texts.append((str(path), read_text(path, missing="file not found; check the path")))
+        except ConfigError as exc:
+            problems += exc.problems
     return texts
 
 
