@@ -1,4 +1,4 @@
-"""Anomaly stage in the daemon: warm-up from the store, then a degrading pump's
+"""Anomaly models in the daemon: warm-up from the store, then a degrading pump's
 forecast goes through the shipped predictive rule and becomes a P3 event."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gatewatch.core.signals import DAYS_TO_ZONE_C
 from gatewatch.daemon.config.anomaly import AnomalySettings
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.rulefiles import load_rule_files
-from gatewatch.daemon.run.anomaly_stage import NO_FORECAST, AnomalyStage
+from gatewatch.daemon.run.anomaly_runtime import NO_FORECAST, AnomalyRuntime
 from gatewatch.rules.engine import Engine
 from gatewatch.sensors.store.sqlite import SqliteStore
 from gatewatch.ticketing_client.adapters.local import LocalAdapter, attachments_of
@@ -44,10 +44,10 @@ def pump_rules_engine() -> Engine:
     return Engine(rules, assets, default_site="hq")
 
 
-def degrading_run(tmp_path: Path) -> tuple[AnomalyStage, list[AlertEvent], int, PumpSim]:
+def degrading_run(tmp_path: Path) -> tuple[AnomalyRuntime, list[AlertEvent], int, PumpSim]:
     """A pump degrading 2 %/day; gatewatch restarts on day 20 (warm-up from the store).
 
-    Returns the stage, the fired events and how many zone C forecasts were made."""
+    Returns the runtime, the fired events and how many zone C forecasts were made."""
     # healthy for 15 days, then 2 %/day from 1.6 mm/s: zone C (2.8 mm/s, class II)
     # about 28 days after the onset
     sim = PumpSim(growth_per_day=0.02, onset_day=15)
@@ -55,7 +55,7 @@ def degrading_run(tmp_path: Path) -> tuple[AnomalyStage, list[AlertEvent], int, 
     store = SqliteStore(tmp_path / "readings.db", tmp_path / "state.db")
     store.write(history, [])
     store.close()
-    stage = AnomalyStage(AnomalySettings())
+    stage = AnomalyRuntime(AnomalySettings())
     replayed = stage.warm_up(tmp_path / "readings.db", tmp_path / "state.db", now=START + 20 * DAY)
     assert replayed == len(history)
 
@@ -110,7 +110,7 @@ def test_healthy_pump_after_warm_up_raises_nothing(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "readings.db", tmp_path / "state.db")
     store.write(readings(sim, 20, START, seed=2), [])
     store.close()
-    stage = AnomalyStage(AnomalySettings())
+    stage = AnomalyRuntime(AnomalySettings())
     stage.warm_up(tmp_path / "readings.db", tmp_path / "state.db", now=START + 20 * DAY)
     engine = pump_rules_engine()
     live = [r for r in readings(sim, 60, START, seed=2) if r.ts >= START + 20 * DAY]
@@ -125,7 +125,7 @@ def test_the_configured_model_is_the_one_each_asset_trains() -> None:
     from gatewatch.anomaly.similarity import SimilarityModel
 
     for name, cls in (("covariance", AssetModel), ("similarity", SimilarityModel)):
-        stage = AnomalyStage(AnomalySettings(model=name))
+        stage = AnomalyRuntime(AnomalySettings(model=name))
         scorer = stage.pipeline.scorer("hq", "pump-1")
         assert scorer.model_factory is cls
 
@@ -136,7 +136,7 @@ def test_predictive_ticket_without_a_forecast_says_why_the_plot_is_missing(
     """Right after a restart no forecast exists yet: the ticket text says the plot is
     missing and why, instead of the dispatcher looking for an attachment."""
     _, [ev], _, _ = degrading_run(tmp_path)
-    fresh = AnomalyStage(AnomalySettings())  # no tracker for the pump: nothing replayed
+    fresh = AnomalyRuntime(AnomalySettings())  # no tracker for the pump: nothing replayed
     [noted] = fresh.with_evidence([ev])
     assert noted.attachments == ()
     assert noted.title == ev.title
