@@ -1,4 +1,5 @@
-"""The composition root: one start order, its exact reverse for stop, a failed start unwound."""
+"""The composition root: one start order, its exact reverse for stop, a failed start
+unwound; `gatewatch run` and `gatewatch demo` start and stop the same stages."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 import pytest
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.load import load_config
+from gatewatch.daemon.demo.runner import demo_config, play
 from gatewatch.daemon.run.compose import STAGES, Daemon, build
-from gateway_process import ASSETS
+from gateway_process import ASSETS, Gateway, wait_for
+from servers import Mosquitto
 
 RULES = Path(__file__).parents[3] / "config" / "rules"
 
@@ -62,3 +65,24 @@ def test_a_failed_start_stops_the_stages_already_started_in_reverse(tmp_path: Pa
     with pytest.raises(ConfigError):
         asyncio.run(daemon.start())
     assert daemon.lifecycle.trail == ["start tickets", "stop tickets"]
+
+
+@pytest.mark.slow
+def test_run_and_demo_start_and_stop_the_same_stages(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    gw = Gateway(tmp_path / "run", mosquitto.port)
+    gw.workdir.mkdir()
+    gw.write_config(f"rules: {{paths: [{RULES}]}}\n")
+    gw.start().wait_http()
+    try:
+        wait_for(lambda: gw.healthz()[0] == 200, 20, "/healthz 200")
+    finally:
+        assert gw.stop() == 0
+    logged = gw.events()
+    run = [f"start {e['stage']}" for e in logged if e["event"] == "stage_started"]
+    run += [f"stop {e['stage']}" for e in logged if e["event"] == "stage_stopping"]
+
+    (tmp_path / "demo").mkdir()
+    played = asyncio.run(play(demo_config(tmp_path / "demo", mosquitto.port), 2, quiet=True))
+    assert played.summary["messages_lost"] == 0
+    assert list(played.trail) == run
+    assert run == [f"start {s}" for s in STAGES] + [f"stop {s}" for s in reversed(STAGES)]
