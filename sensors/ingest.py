@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -49,6 +49,7 @@ class Ingest:
         batch_max: int = 1000,
         batch_delay: float = 0.005,
         max_pending: int = 20_000,
+        listeners: Sequence[ReadingsListener] = (),  # each durable batch, in commit order
         clock: Callable[[], float] = time.time,
         log_interval: float = 60.0,
     ) -> None:
@@ -58,7 +59,7 @@ class Ingest:
         self.max_pending = max_pending
         self.clock = clock
         self.stats = IngestStats()
-        self.listeners: list[ReadingsListener] = []
+        self.listeners = tuple(listeners)
         self._limiter = RateLimiter(log_interval)
         self._batch = Batch()
         self._timer: asyncio.TimerHandle | None = None

@@ -2,11 +2,13 @@
 
     tickets = Ticketing(conn, lock, worker, clock=time.time)
     await tickets.start()                 # runs the worker, the SLA timer, the ack poll
-    tickets.submit(events)                # AlertEvents, one transaction for the batch
+    tickets.submit(events, state)         # AlertEvents, one transaction for the batch
     await tickets.stop()                  # SIGTERM
 
-A caller that also writes its own alert state uses ``enqueue`` directly inside
-its transaction and then calls ``notify()``.
+``state`` is the caller's own state that must commit with the outbox rows its
+events caused (the rule engine's alert state): anything implementing
+:class:`StateWriter`. Ticketing calls nothing else of its caller's; a caller
+that only needs the queue implements :class:`EventOutbox` over ``submit``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,26 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from gatewatch.core.events import AlertEvent
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.acks import AckPoller
 from gatewatch.ticketing_client.worker import Worker
+
+
+class StateWriter(Protocol):
+    """State written in the outbox's transaction, so a crash keeps both or neither."""
+
+    def write_state(self, conn: sqlite3.Connection) -> None:
+        """Write the state on ``conn`` (inside the open transaction; do not commit)."""
+
+
+class EventOutbox(Protocol):
+    """Where alert events go to become ticket actions (``Ticketing.submit``'s shape)."""
+
+    def submit(self, events: list[AlertEvent], state: StateWriter | None = None) -> object:
+        """Queue the events' actions and write ``state`` in the same transaction."""
 
 
 class Ticketing:
@@ -44,22 +61,15 @@ class Ticketing:
         self._timer: asyncio.Task[None] | None = None
         self._ack_timer: asyncio.Task[None] | None = None
 
-    def submit(
-        self,
-        events: Iterable[AlertEvent],
-        also: Callable[[sqlite3.Connection], object] | None = None,
-    ) -> list[int]:
-        """Queue the actions of these events (one commit), then wake the worker.
-
-        ``also`` writes the caller's own state (the rule engine's alert state) in the
-        same transaction, so a crash keeps both or neither.
-        """
+    def submit(self, events: Iterable[AlertEvent], state: StateWriter | None = None) -> list[int]:
+        """Queue the actions of these events and write ``state`` (one commit), then wake
+        the worker."""
         ids: list[int] = []
         with self.lock, outbox.transaction(self.conn):
             for event in events:
                 ids += outbox.enqueue(self.conn, event, self.clock())
-            if also is not None:
-                also(self.conn)
+            if state is not None:
+                state.write_state(self.conn)
         if ids:
             self.worker.notify()
         return ids

@@ -1,11 +1,14 @@
 """A benchmark consumer process, so that its peak RSS is its own.
 
-``gatewatch`` mode runs the real pipeline (build_pipeline: MqttSubscriber ->
-Ingest -> StoreWriter -> SqliteStore) until ``expected`` messages are
-durable or nothing new arrived for ``idle`` seconds (QoS 0 may lose). The
-durable time of each batch is the writer's commit time, delivered to the
-Ingest listeners; with ``latency`` on, publish -> durable is taken per
-reading from the publish time carried in the payload's ``ts``.
+``gatewatch`` mode runs the daemon's ingest path: its store and ingest stages
+(MqttSubscriber -> Ingest -> StoreWriter -> SqliteStore), built and started
+and stopped as the composition root does (``StoreStage``, ``build_ingest``,
+``IngestStage`` in a ``Lifecycle``), without the stages after the store,
+until ``expected`` messages are durable or nothing new arrived for ``idle``
+seconds (QoS 0 may lose). The durable time of each batch is the writer's
+commit time, delivered to the Ingest listeners; with ``latency`` on, publish
+-> durable is taken per reading from the publish time carried in the
+payload's ``ts``.
 
 ``paho`` mode is the comparison row: a bare paho-mqtt 2.x subscriber
 (MQTT 5, persistent session, json.loads, manual_ack right after decoding,
@@ -32,7 +35,9 @@ from gatewatch.core.reading import Reading
 from gatewatch.daemon.bench import stream as bs
 from gatewatch.daemon.config.load import Config, IngestSettings, StoreSettings
 from gatewatch.daemon.ops.logs import setup_logging
-from gatewatch.daemon.run.pipeline import Pipeline, build_pipeline
+from gatewatch.daemon.run.ingest_stage import IngestStage, StoreStage, build_ingest
+from gatewatch.daemon.run.stage import Lifecycle
+from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.topics import TopicPattern
 
@@ -91,24 +96,25 @@ def bench_config(a: argparse.Namespace) -> Config:
 
 
 async def run_gatewatch(a: argparse.Namespace) -> dict[str, object]:
-    p = build_pipeline(bench_config(a))
+    cfg = bench_config(a)
     progress = Progress(latency=a.latency)
-    p.ingest.listeners.append(progress.on_durable)
     ready = asyncio.Event()
-    p.subscriber.on_state = lambda state, _info: ready.set() if state == "up" else None
-    p.ingest.start()
-    source = asyncio.create_task(p.subscriber.run(), name="mqtt")
+    store = StoreStage(cfg)
+    ingest = build_ingest(cfg, store.store, [progress.on_durable])
+    subscribed = lambda state, _info: ready.set() if state == "up" else None  # noqa: E731
+    lifecycle = Lifecycle([store, IngestStage(cfg, ingest, on_state=[subscribed])])
+    await lifecycle.start()
     await ready.wait()
     print("ready", flush=True)
-    await _wait_done(p, a.expected, a.idle)
-    await _shutdown(p, source)
-    stats = p.ingest.stats
+    await _wait_done(ingest, a.expected, a.idle)
+    await lifecycle.stop()
+    stats = ingest.stats
     return {
         "messages": stats.messages,
         "readings_durable": stats.readings_durable,
         "dead_letters": sum(stats.dead_letters.values()),
         "last_durable_at": progress.last_durable_at,
-        "commits": p.ingest.writer.commits,
+        "commits": ingest.writer.commits,
         "pauses": stats.pauses,
         "latency_p50_ms": _ms(percentile(progress.latencies, 50)),
         "latency_p99_ms": _ms(percentile(progress.latencies, 99)),
@@ -121,25 +127,15 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 2)
 
 
-async def _wait_done(p: Pipeline, expected: int, idle: float) -> None:
+async def _wait_done(ingest: Ingest, expected: int, idle: float) -> None:
     last, last_change = -1, time.monotonic()
-    while p.ingest.stats.messages_durable < expected:
+    while ingest.stats.messages_durable < expected:
         await asyncio.sleep(POLL)
-        now, seen = time.monotonic(), p.ingest.stats.messages
+        now, seen = time.monotonic(), ingest.stats.messages
         if seen != last:
             last, last_change = seen, now
-        elif seen and now - last_change > idle and p.ingest.stats.pending == 0:
+        elif seen and now - last_change > idle and ingest.stats.pending == 0:
             return  # the rest was lost on the way (QoS 0) or never sent
-
-
-async def _shutdown(p: Pipeline, source: asyncio.Task[None]) -> None:
-    if p.subscriber.connection is not None:
-        p.subscriber.connection.pause()
-    await p.ingest.drain()
-    p.subscriber.stop()
-    await source
-    p.ingest.stop()
-    p.store.close()
 
 
 def run_paho(a: argparse.Namespace) -> dict[str, object]:

@@ -34,29 +34,9 @@ def dispatch(args: argparse.Namespace) -> int | None:
 def _run(path: Path) -> int:
     from gatewatch.daemon.config.load import load_config
     from gatewatch.daemon.ops.logs import setup_logging
-    from gatewatch.daemon.run import stage_metrics
-    from gatewatch.daemon.run.pipeline import (
-        ignore_stop_signals,
-        install_signal_handlers,
-        run_pipeline,
-    )
-    from gatewatch.daemon.run.rules_stage import Alerting
-    from gatewatch.daemon.run.supervise import Supervisor
-    from gatewatch.daemon.run.tickets_stage import TicketsStage
+    from gatewatch.daemon.run.compose import serve
 
     cfg = load_config(path)
     setup_logging(cfg.log_level, cfg.log_format)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        supervisor = Supervisor(cfg, path)
-        tickets = TicketsStage(cfg)
-        alerting = Alerting(cfg, tickets.ticketing)
-        stage_metrics.register(supervisor, tickets, alerting)
-        supervisor.reloader.subscribers.append(alerting.reload)
-        install_signal_handlers(stop, reload=supervisor.reload)
-        await run_pipeline(cfg, stop, hooks=[tickets, alerting, supervisor])
-        ignore_stop_signals()  # drained: a second SIGTERM must not make the exit a kill
-
-    asyncio.run(main())
+    asyncio.run(serve(cfg, path))
     return EXIT_OK

@@ -1,9 +1,13 @@
 """`gatewatch demo`: a private broker, a simulated building, the whole daemon.
 
-The real pipeline (ingest, store, the shipped rules, anomaly, the local ticket
-backend) runs on a simulated clock: one real second is one building minute,
-so the incidents of DESIGN.md (rope break, cooling failure with escalation,
-repeated door faults) play out in under a minute. Everything runs from
+The daemon of `gatewatch run`, built by the same composition root
+(:func:`gatewatch.daemon.run.compose.build`: ingest, store, anomaly, the
+shipped rules, the local ticket backend, the status page), runs on a simulated
+clock: one real second is one building minute, so the incidents of DESIGN.md
+(rope break, cooling failure with escalation, repeated door faults) play out
+in under a minute. The demo's own observers (the reading tally, the event
+printer, the wait for the subscription) are passed to the root; it starts and
+stops the daemon exactly as `gatewatch run` does. Everything runs from
 embedded defaults in a temporary directory and is gone when the demo ends.
 """
 
@@ -30,15 +34,10 @@ from gatewatch.daemon.config.load import Config, parse_config
 from gatewatch.daemon.demo.broker import BrokerUnavailableError, LocalMosquitto
 from gatewatch.daemon.demo.history import DEGRADING, PumpHistory, SeedReport, live_start, plan, seed
 from gatewatch.daemon.demo.simulator import Publisher, frames
-from gatewatch.daemon.ops.health import evaluate
-from gatewatch.daemon.ops.httpserver import ObservabilityServer
 from gatewatch.daemon.ops.logs import setup_logging
-from gatewatch.daemon.ops.status_page import StatusPage
-from gatewatch.daemon.run.pipeline import Pipeline, build_pipeline
-from gatewatch.daemon.run.rules_stage import Alerting
-from gatewatch.daemon.run.tickets_stage import TicketsStage
+from gatewatch.daemon.run.compose import Daemon, Observers, build
+from gatewatch.daemon.run.stage_metrics import read_figures
 from gatewatch.sensors.ingest import Ingest
-from prometheus_client import CollectorRegistry
 
 DEMO_CONFIG = """
 site: demo
@@ -51,7 +50,7 @@ mqtt:
 ingest: {{strict_assets: true}}
 rules: {{paths: [{rules}], tick_every_s: 0.25}}
 tickets: {{backend: local, sla_check_interval: 0.5}}
-http: {{enabled: false}}
+http: {http}
 log: {{level: warning, format: console}}
 """
 SPEED = 60.0  # simulated seconds per real second
@@ -85,15 +84,24 @@ class Tally:
             self.per_series[name] += 1
 
 
-def demo_config(workdir: Path, port: int) -> Config:
+def demo_config(workdir: Path, port: int, http_port: int = 0) -> Config:
+    """The demo's configuration; ``http_port`` serves the status page (0: no HTTP)."""
     defaults = files("gatewatch.daemon.demo").joinpath("defaults")
+    http = f"{{host: 127.0.0.1, port: {http_port}}}" if http_port else "{enabled: false}"
     text = DEMO_CONFIG.format(
         state=workdir / "state",
         assets=defaults.joinpath("demo_assets.yaml"),
         rules=defaults.joinpath("rules"),
         port=port,
+        http=http,
     )
     return parse_config(text, "<demo>", base_dir=workdir, env={})
+
+
+@dataclass(frozen=True)
+class Played:
+    summary: dict[str, Any]
+    trail: tuple[str, ...]  # the stages as the root started and stopped them
 
 
 def run_demo(seconds: float, *, as_json: bool = False, http_port: int = 0) -> int:
@@ -106,36 +114,13 @@ def run_demo(seconds: float, *, as_json: bool = False, http_port: int = 0) -> in
             print(f"error: {exc}", file=sys.stderr)
             return 1
         try:
-            summary = asyncio.run(
-                _demo(demo_config(workdir, broker.port), seconds, as_json, http_port)
-            )
+            cfg = demo_config(workdir, broker.port, http_port)
+            played = asyncio.run(play(cfg, seconds, quiet=as_json))
         finally:
             broker.stop()
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(played.summary, indent=2))
     return 0
-
-
-def _status_server(
-    cfg: Config, alerting: Alerting, clock: SimClock, port: int
-) -> ObservabilityServer | None:
-    """The status page of `gatewatch run`, on 127.0.0.1:port while the demo runs."""
-    page = StatusPage(
-        cfg.site,
-        cfg.assets,
-        cfg.store.path,
-        cfg.state_db,
-        lambda: alerting.open_alerts,
-        clock=clock,
-    )
-    try:
-        server = ObservabilityServer(
-            ("127.0.0.1", port), CollectorRegistry(), lambda: evaluate([]), {"/": page}
-        )
-    except OSError as exc:
-        print(f"warning: no status page on 127.0.0.1:{port}: {exc}", file=sys.stderr)
-        return None
-    return server.start()
 
 
 def _history(cfg: Config, say: Callable[[str], None]) -> tuple[PumpHistory, SeedReport]:
@@ -152,65 +137,38 @@ def _history(cfg: Config, say: Callable[[str], None]) -> tuple[PumpHistory, Seed
     return history, replace(report, plan_seconds=planned)
 
 
-async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) -> dict[str, Any]:
+async def play(cfg: Config, seconds: float, *, quiet: bool) -> Played:
+    """The simulated building publishing for ``seconds`` into the daemon, then its stop."""
     say: Callable[[str], None] = (lambda _s: None) if quiet else print
     history, seeded = _history(cfg, say)
     # building time starts a minute before midnight, where the history ends; it stays
     # behind the wall clock + 1 day (readings further ahead are refused as future)
     clock = SimClock(min(SPEED, 20 * 3600 / max(seconds, 1.0)), start=history.start)
-    pumps = [history.levels[f"pump-{i}"] for i in (1, 2, 3)]
-    p = build_pipeline(cfg)
-    tickets = TicketsStage(cfg, clock=clock)
-    alerting = Alerting(cfg, tickets.ticketing, clock=clock)
-    tally = Tally()
-    p.ingest.listeners.append(tally.add)
+    tally, subscribed = Tally(), asyncio.Event()
 
     def show(events: list[AlertEvent]) -> None:
         for e in events:
             say(_event_line(clock, e))
 
-    alerting.listeners.append(show)
-    tickets.attach(p)
-    alerting.attach(p)
-    subscribed = _when_subscribed(p)
-    server = _status_server(cfg, alerting, clock, http_port) if http_port else None
-    if server is not None:
-        say(f"status page: http://127.0.0.1:{server.port}/")
-    p.ingest.start()
-    source = asyncio.create_task(p.subscriber.run())
-    # the building must not publish before our subscription exists: on a fresh broker
-    # there is no session yet to keep those messages for us
-    await asyncio.wait_for(subscribed.wait(), 30)
-    publisher = await asyncio.to_thread(Publisher, "127.0.0.1", cfg.mqtt.port)
-    rng = random.Random(7)
-    say(
-        f"gatewatch demo: broker on 127.0.0.1:{cfg.mqtt.port}, store {cfg.store.path}, "
-        f"one real second = {clock.speed:.0f} building seconds"
+    observers = Observers(
+        readings=(tally.add,),
+        events=(show,),
+        broker=(lambda state, _info: subscribed.set() if state == "up" else None,),
     )
-    start = time.monotonic()
-    tick = 0
-    while time.monotonic() - start < seconds:
-        tick += 1
-        before = tally.readings
-        for _ in range(4):
-            publisher.publish(frames("demo", clock(), rng, clock.minute(), pumps))
-            await asyncio.sleep(0.25)
-        say(_line(tick, tally, before, p.ingest.stats.dead_letters))
-    acked = await asyncio.to_thread(publisher.close)
-    await _settle(p.ingest, acked)
-    await p.ingest.drain()
-    p.subscriber.stop()
-    await source
-    await asyncio.sleep(1.0)  # let the outbox worker deliver the last actions
-    await alerting.close()
-    await tickets.close()
-    if server is not None:
-        await asyncio.to_thread(server.close)
-    p.ingest.stop()
-    p.store.close()
-    summary = _summary(acked, tally, p.ingest.stats.dead_letters, p.ingest.stats.messages_durable)
-    summary["alerts"] = dict(Counter(str(e.kind) for e in alerting.events))
-    summary["tickets"] = local_tickets(cfg.state_db)
+    daemon = build(cfg, Path(cfg.source), clock=clock, env={}, observers=observers)
+    await daemon.start()
+    _say_status_page(daemon, say)
+    try:
+        # the building must not publish before our subscription exists: on a fresh broker
+        # there is no session yet to keep those messages for us
+        await asyncio.wait_for(subscribed.wait(), 30)
+        pumps = [history.levels[f"pump-{i}"] for i in (1, 2, 3)]
+        acked = await _building(daemon, tally, clock=clock, pumps=pumps, seconds=seconds, say=say)
+        await _settle(daemon.source.ingest, acked)
+        await _delivered(cfg.state_db)
+    finally:
+        await daemon.stop()
+    summary = _summary(acked, tally, daemon)
     summary["history"] = {
         "days": seeded.days,
         "readings": seeded.readings,
@@ -220,21 +178,44 @@ async def _demo(cfg: Config, seconds: float, quiet: bool, http_port: int = 0) ->
     }
     if not quiet:
         _print_table(summary, tally)
-    return summary
+    return Played(summary, tuple(daemon.lifecycle.trail))
 
 
-def _when_subscribed(p: Pipeline) -> asyncio.Event:
-    """An event set once the broker acknowledged our subscription."""
-    subscribed = asyncio.Event()
-    previous = p.subscriber.on_state
+async def _building(
+    daemon: Daemon,
+    tally: Tally,
+    *,
+    clock: SimClock,
+    pumps: list[float],
+    seconds: float,
+    say: Callable[[str], None],
+) -> int:
+    """Publish the building's frames for ``seconds``; returns the messages the broker acked."""
+    cfg = daemon.cfg
+    publisher = await asyncio.to_thread(Publisher, "127.0.0.1", cfg.mqtt.port)
+    rng = random.Random(7)
+    say(
+        f"gatewatch demo: broker on 127.0.0.1:{cfg.mqtt.port}, store {cfg.store.path}, "
+        f"one real second = {clock.speed:.0f} building seconds"
+    )
+    start, tick = time.monotonic(), 0
+    while time.monotonic() - start < seconds:
+        tick += 1
+        before = tally.readings
+        for _ in range(4):
+            publisher.publish(frames("demo", clock(), rng, clock.minute(), pumps))
+            await asyncio.sleep(0.25)
+        say(_line(tick, tally, before, daemon.source.ingest.stats.dead_letters))
+    acked: int = await asyncio.to_thread(publisher.close)
+    return acked
 
-    def on_state(state: str, info: dict[str, Any]) -> None:
-        previous(state, info)
-        if state == "up":
-            subscribed.set()
 
-    p.subscriber.on_state = on_state
-    return subscribed
+def _say_status_page(daemon: Daemon, say: Callable[[str], None]) -> None:
+    http, server = daemon.cfg.http, daemon.ops.server
+    if server is not None:
+        say(f"status page: http://127.0.0.1:{server.port}/")
+    elif http.enabled:
+        print(f"warning: no status page on 127.0.0.1:{http.port} (--http-port)", file=sys.stderr)
 
 
 def _event_line(clock: SimClock, ev: AlertEvent) -> str:
@@ -265,6 +246,15 @@ async def _settle(ingest: Ingest, expected: int, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _delivered(state_db: Path, timeout: float = 10.0) -> None:
+    """Let the outbox worker deliver the last actions (the stop finishes only those in
+    flight); a second at least, as the rules keep ticking in building time."""
+    await asyncio.sleep(1.0)
+    deadline = time.monotonic() + timeout
+    while read_figures(state_db).pending and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 def _line(tick: int, tally: Tally, before: int, dead: Counter[str]) -> str:
     rate = tally.readings - before
     temp = tally.last.get("server-room/temperature")
@@ -278,14 +268,17 @@ def _line(tick: int, tally: Tally, before: int, dead: Counter[str]) -> str:
     )
 
 
-def _summary(sent: int, tally: Tally, dead: Counter[str], durable_msgs: int) -> dict[str, Any]:
+def _summary(sent: int, tally: Tally, daemon: Daemon) -> dict[str, Any]:
+    stats = daemon.source.ingest.stats
     return {
         "messages_published": sent,
-        "messages_durable": durable_msgs,
-        "messages_lost": sent - durable_msgs,
+        "messages_durable": stats.messages_durable,
+        "messages_lost": sent - stats.messages_durable,
         "readings_stored": tally.readings,
         "series": len(tally.per_series),
-        "dead_letters": dict(dead),
+        "dead_letters": dict(stats.dead_letters),
+        "alerts": dict(Counter(str(e.kind) for e in daemon.rules.events)),
+        "tickets": local_tickets(daemon.cfg.state_db),
     }
 
 

@@ -8,7 +8,7 @@ file:line:col and counted, and the running configuration stays in force.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -27,6 +27,7 @@ class ConfigReloader:
         path: Path,
         current: Config,
         *,
+        subscribers: Sequence[ReloadSubscriber] = (),
         load: Callable[[Path], Config] = load_config,
         stats: ReloadStats | None = None,
     ) -> None:
@@ -34,7 +35,7 @@ class ConfigReloader:
         self.current = current
         self.load = load
         self.stats = stats if stats is not None else ReloadStats()
-        self.subscribers: list[ReloadSubscriber] = []
+        self.subscribers = tuple(subscribers)
 
     def reload(self) -> bool:
         """Load, validate and hand on the new configuration; False keeps the old one."""

@@ -1,19 +1,17 @@
 """The rule engine inside the daemon: the I/O around the pure engine, in one object.
 
-Not yet wired into daemon/run/pipeline.py; the wiring is (see the issue report):
-
     runtime = RulesRuntime(RulesSettings(paths=[cfg_dir / "rules"]), cfg.assets,
-                           cfg.state_db, site=cfg.site)
+                           cfg.state_db, site=cfg.site, outbox=tickets)
     runtime.start()                          # ConfigError if the rules are invalid
-    # after each durable store batch (StoreWriter.on_durable), in order per series:
-    events = runtime.on_readings(batch.readings)
-    # every settings.tick_every seconds from an asyncio task:
-    events = runtime.on_tick()
-    # SIGHUP: runtime.reload(); SIGTERM after the ingest drain: runtime.stop()
-    # events -> ticketing outbox; save_engine_state(conn, runtime.engine, now) in the
-    # same transaction as the outbox rows (runtime.save() does it alone until then)
+    events = runtime.on_readings(batch)      # durable readings (and derived signals), in order
+    events = runtime.on_tick()               # every settings.tick_every seconds
+    runtime.reload()                         # SIGHUP; runtime.stop() saves the state
 
-Everything here runs on one thread (the caller's): the engine is not thread-safe.
+Events go to ``outbox`` (an :class:`~gatewatch.ticketing_client.service.EventOutbox`)
+with the runtime itself as the :class:`~gatewatch.ticketing_client.service.StateWriter`:
+the outbox rows and the engine state that caused them commit in one transaction.
+Without an outbox the state is saved alone. Everything here runs on one thread (the
+caller's): the engine is not thread-safe.
 """
 
 from __future__ import annotations
@@ -37,10 +35,9 @@ from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, 
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.silence import Mute, parse_silences
+from gatewatch.ticketing_client.service import EventOutbox
 
 log = structlog.get_logger("gatewatch.rules")
-StateWriter = Callable[[sqlite3.Connection], object]
-EventSink = Callable[[list[AlertEvent], StateWriter], object]
 
 
 @dataclass(frozen=True)
@@ -60,19 +57,17 @@ class RulesRuntime:
         state_db: Path,
         *,
         site: str = "",
+        outbox: EventOutbox | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings, self.assets, self.state_db, self.site = settings, assets, state_db, site
-        self.clock = clock
+        self.outbox, self.clock = outbox, clock
         self.engine: Engine | None = None
         self.reloader: RuleReloader | None = None
         self.silences = SilenceStore(state_db)
         self.counters = {"events": 0, "saves": 0, "silence_errors": 0}
         self._last_save = self._last_refresh = -1e18
         self._yaml_mutes: tuple[Mute, ...] = ()
-        # where events go: called with the events and a writer of the engine state, to
-        # commit both in one transaction (the ticketing outbox); None: state saved alone
-        self.sink: EventSink | None = None
 
     def start(self) -> Engine:
         rules = load_rule_files(self.settings.paths, self.assets)  # invalid: refuse to start
@@ -106,9 +101,13 @@ class RulesRuntime:
 
     def save(self) -> None:
         with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
-            save_engine_state(conn, self._engine(), self.clock())
+            self.write_state(conn)
         self.counters["saves"] += 1
         self._last_save = self.clock()
+
+    def write_state(self, conn: sqlite3.Connection) -> None:
+        """StateWriter: the engine state, inside the caller's transaction."""
+        save_engine_state(conn, self._engine(), self.clock())
 
     def _engine(self) -> Engine:
         assert self.engine is not None, "start() first"
@@ -116,11 +115,10 @@ class RulesRuntime:
 
     def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
         self.counters["events"] += len(events)
-        if events and self.sink is not None:
-            engine, now = self._engine(), self.clock()
-            self.sink(events, lambda conn: save_engine_state(conn, engine, now))
+        if events and self.outbox is not None:
+            self.outbox.submit(events, self)
             self.counters["saves"] += 1
-            self._last_save = now
+            self._last_save = self.clock()
         elif events or self.clock() - self._last_save >= self.settings.save_every:
             self.save()
         return events

@@ -1,11 +1,13 @@
 """Metrics and the outbox health check of the later stages: rules and ticketing.
 
-Registered on the Supervisor (``register``): a collector that reads, at scrape
-time, the outbox and incident tables of state.db through its own read-only
-connection (the HTTP thread never takes the event loop's lock), the worker's
-delivery counters and the alerting stage's counts; a histogram of rule
-evaluation time; and an ``outbox`` check on /healthz that fails when the
-oldest deliverable action has waited longer than ``stuck_after``.
+The histograms the stages observe into are made first (``instruments``) and
+given to the stages at construction; once the stages exist, ``register`` puts
+on the registry a collector that reads, at scrape time, the outbox and
+incident tables of state.db through its own read-only connection (the HTTP
+thread never takes the event loop's lock), the worker's delivery counters and
+the rules stage's counts, then the histograms of rule evaluation time and of
+time to acknowledge. ``outbox_check`` is the /healthz check that fails when
+the oldest deliverable action has waited longer than ``stuck_after``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatewatch.daemon.ops.health import CheckResult
-from gatewatch.daemon.ops.status_page import StatusPage
-from gatewatch.daemon.run.rules_stage import Alerting
-from gatewatch.daemon.run.supervise import Supervisor
+from gatewatch.daemon.config.load import Config
+from gatewatch.daemon.ops.health import CheckResult, HealthCheck
+from gatewatch.daemon.run.rules_stage import RulesStage
 from gatewatch.daemon.run.tickets_stage import TicketsStage
 from gatewatch.ticketing_client.outbox import Ack
 from gatewatch.ticketing_client.worker import WorkerStats
@@ -112,11 +113,11 @@ class StageCollector(Collector):
         state_db: Path,
         adapter: str,
         worker: Callable[[], WorkerStats],
-        alerting: Alerting,
+        rules: RulesStage,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.state_db, self.adapter, self.worker = state_db, adapter, worker
-        self.alerting, self.clock = alerting, clock
+        self.rules, self.clock = rules, clock
 
     def collect(self) -> Iterator[Metric]:
         yield from self._alerts()
@@ -131,13 +132,13 @@ class StageCollector(Collector):
         alerts = GaugeMetricFamily(
             "gatewatch_alerts", "alert instances pending or firing", labels=["state"]
         )
-        for state, count in sorted(self.alerting.alert_counts.items()):
+        for state, count in sorted(self.rules.alert_counts.items()):
             alerts.add_metric([state], count)
         yield alerts
         events = CounterMetricFamily(
             "gatewatch_alert_events", "alert events emitted by the rules", labels=["kind"]
         )
-        for kind, count in sorted(self.alerting.event_counts.items()):
+        for kind, count in sorted(self.rules.event_counts.items()):
             events.add_metric([kind], count)
         yield events
 
@@ -208,9 +209,53 @@ def _by_priority(name: str, help_text: str, counts: dict[int, int]) -> GaugeMetr
 
 
 def ack_histogram(registry: CollectorRegistry) -> Callable[[Ack], None]:
-    """The time-to-acknowledge histogram by priority; returns its observer.
+    """The time-to-acknowledge histogram by priority, on ``registry``; returns its observer."""
+    histogram = _ack_histogram()
+    registry.register(histogram)
+    return lambda ack: _observe_ack(histogram, ack)
 
-    Like every counter it starts empty at each start (Prometheus' rate() and
+
+@dataclass(frozen=True, slots=True)
+class StageInstruments:
+    """What the stages observe into, made before them and registered after them."""
+
+    evaluations: Histogram  # seconds per rule evaluation: RulesStage's eval observer
+    acks: Histogram  # time to acknowledge: the tickets worker's ack observer
+
+    def observe_ack(self, ack: Ack) -> None:
+        _observe_ack(self.acks, ack)
+
+
+def instruments() -> StageInstruments:
+    evaluations = Histogram(
+        "gatewatch_rule_evaluation_seconds",
+        "time of one rule engine evaluation (a batch of readings or a tick)",
+        registry=None,
+        buckets=EVAL_BUCKETS,
+    )
+    return StageInstruments(evaluations, _ack_histogram())
+
+
+def register(
+    registry: CollectorRegistry,
+    instruments: StageInstruments,
+    tickets: TicketsStage,
+    rules: RulesStage,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """The rules' and ticketing figures on /metrics."""
+    worker, state_db = tickets.worker, tickets.state_db
+    registry.register(StageCollector(state_db, tickets.backend, lambda: worker.stats, rules, clock))
+    registry.register(instruments.evaluations)
+    registry.register(instruments.acks)
+
+
+def outbox_check(cfg: Config, clock: Callable[[], float] = time.time) -> tuple[str, HealthCheck]:
+    return ("outbox", OutboxHealth(cfg.state_db, cfg.tickets.stuck_after, clock).check)
+
+
+def _ack_histogram() -> Histogram:
+    """Like every counter it starts empty at each start (Prometheus' rate() and
     histogram_quantile() over increase() handle the reset); acknowledgements
     recorded before a restart stay in state.db (``acknowledged_at``).
     """
@@ -219,32 +264,13 @@ def ack_histogram(registry: CollectorRegistry) -> Callable[[Ack], None]:
         "from a ticket's opening (or reopening) to a person taking it at the desk, by the"
         " incident's priority then",
         ["priority"],
-        registry=registry,
+        registry=None,
         buckets=ACK_BUCKETS,
     )
     for priority in (1, 2, 3, 4):  # every priority present from the start, at zero
         histogram.labels(f"P{priority}")
-    return lambda ack: histogram.labels(f"P{ack.priority}").observe(ack.seconds)
+    return histogram
 
 
-def register(supervisor: Supervisor, tickets: TicketsStage, alerting: Alerting) -> None:
-    """The rules and ticketing figures on /metrics, the outbox check on /healthz, the
-    status page at /."""
-    state_db = supervisor.cfg.state_db
-    worker = tickets.worker
-    supervisor.registry.register(
-        StageCollector(state_db, tickets.backend, lambda: worker.stats, alerting)
-    )
-    histogram = Histogram(
-        "gatewatch_rule_evaluation_seconds",
-        "time of one rule engine evaluation (a batch of readings or a tick)",
-        registry=supervisor.registry,
-        buckets=EVAL_BUCKETS,
-    )
-    alerting.eval_observers.append(histogram.observe)
-    worker.ack_observers.append(ack_histogram(supervisor.registry))
-    cfg = supervisor.cfg
-    supervisor.checks.append(("outbox", OutboxHealth(state_db, cfg.tickets.stuck_after).check))
-    supervisor.pages["/"] = StatusPage(
-        cfg.site, cfg.assets, cfg.store.path, state_db, lambda: alerting.open_alerts
-    )
+def _observe_ack(histogram: Histogram, ack: Ack) -> None:
+    histogram.labels(f"P{ack.priority}").observe(ack.seconds)

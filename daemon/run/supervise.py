@@ -1,11 +1,15 @@
-"""What an unattended daemon owes its supervisor: sd_notify, /metrics, /healthz, SIGHUP.
+"""The ops stage: what an unattended daemon owes its supervisor: sd_notify, /metrics, /healthz.
 
-``Supervisor`` plugs into ``run_pipeline`` as a hook: it sees the pipeline
-before the MQTT source starts (so it hears the first connection), sends
-READY=1 once the store is open, the broker has accepted the connection and
-every ``ready_gates`` awaitable is done, WATCHDOG=1 and STATUS= from the
-event loop, STOPPING=1 when the drain begins, and serves /metrics and
-/healthz on loopback.
+``Supervisor`` starts once the stages it reports on are up, just before the
+store and ingest, and stops right after them; it hears every broker
+connection from the first (its ``on_broker_state`` is one of the MQTT
+subscriber's state listeners, given at construction). It sends READY=1 once
+the store is open (from construction), the broker has accepted the connection
+and every ``ready_gates`` awaitable is done, WATCHDOG=1 and STATUS= from the
+event loop, STOPPING=1 when the drain begins, and serves /metrics, /healthz
+and the given pages on loopback. Everything it shows is given at construction:
+the ingest stats, the registry with the later stages' metrics, their health
+checks, the reload counters, the forwarding lag.
 """
 
 from __future__ import annotations
@@ -13,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from gatewatch.daemon.config.load import Config
@@ -27,55 +30,52 @@ from gatewatch.daemon.ops.health import (
     evaluate,
 )
 from gatewatch.daemon.ops.httpserver import ObservabilityServer, Page
-from gatewatch.daemon.ops.metrics import GaugeHook, MetricSources, PipelineCollector
+from gatewatch.daemon.ops.metrics import MetricSources, PipelineCollector, ReloadStats
 from gatewatch.daemon.ops.notify import Notifier, notify_loop, watchdog_interval
-from gatewatch.daemon.run.config_reload import ConfigReloader
-from gatewatch.daemon.run.pipeline import Pipeline
+from gatewatch.sensors.ingest import Ingest
 from prometheus_client import CollectorRegistry
+
+if TYPE_CHECKING:
+    from gatewatch.sensors.store.influx import ForwardLag
 
 log = structlog.get_logger("gatewatch.supervise")
 STATUS_EVERY = 10.0  # seconds between STATUS= updates when there is no watchdog
 
 
 class Supervisor:
+    name = "ops"
+
     def __init__(
-        self, cfg: Config, config_path: Path, *, env: Mapping[str, str] | None = None
+        self,
+        cfg: Config,
+        ingest: Ingest,
+        *,
+        registry: CollectorRegistry | None = None,
+        checks: Sequence[tuple[str, HealthCheck]] = (),
+        pages: Mapping[str, Page] | None = None,
+        ready_gates: Sequence[Callable[[], Awaitable[object]]] = (),
+        reloads: ReloadStats | None = None,
+        forward: Callable[[], ForwardLag | None] = lambda: None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
-        self.cfg = cfg
+        self.cfg, self.ingest = cfg, ingest
         self.link = BrokerLink()
         self.notifier = Notifier.from_env(env)
         self.watchdog = watchdog_interval(env, os.getpid())
-        self.reloader = ConfigReloader(config_path, cfg)
-        self.checks: list[tuple[str, HealthCheck]] = [("broker", self.link.check)]
-        self.gauges: dict[str, tuple[str, GaugeHook]] = {}
-        # later stages register their own metrics here (histograms, labelled counters)
-        self.registry = CollectorRegistry(auto_describe=False)
-        # READY=1 also waits for each of these (the outbox, once it exists)
-        self.ready_gates: list[Callable[[], Awaitable[object]]] = []
-        # path -> HTML page served next to /metrics (the status page at /)
-        self.pages: dict[str, Page] = {}
+        store = StoreHealth(ingest.writer, [cfg.store.path, cfg.state_db])
+        self.checks = [("broker", self.link.check), *checks, ("store", store.check)]
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=False)
+        reloads = reloads if reloads is not None else ReloadStats()
+        sources = MetricSources(ingest, self.link, self.health, reloads, forward=forward)
+        self.registry.register(PipelineCollector(sources))
+        self.pages = dict(pages or {})  # path -> HTML page served next to /metrics
+        self.ready_gates = tuple(ready_gates)  # READY=1 also waits for each of these
         self.server: ObservabilityServer | None = None
-        self.pipeline: Pipeline | None = None
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    # PipelineHooks
-    def attach(self, p: Pipeline) -> None:
-        self.pipeline = p
-        store = StoreHealth(p.ingest.writer, [self.cfg.store.path, self.cfg.state_db])
-        self.checks.append(("store", store.check))
-        sources = MetricSources(p.ingest, self.link, self.health, self.reloader.stats, self.gauges)
-        sources.forward = lambda: p.forwarder.lag() if p.forwarder is not None else None
-        self.registry.register(PipelineCollector(sources))
-        previous = p.subscriber.on_state
-
-        def on_state(state: str, info: dict[str, Any]) -> None:
-            previous(state, info)
-            self.link(state, info)
-
-        p.subscriber.on_state = on_state
-        self.link.listeners.append(lambda up: self._connected.set() if up else None)
+    async def start(self) -> None:
         self.server = self._serve()
         self._spawn(self._ready_when_connected(), "sd-ready")
         if self.notifier.enabled:
@@ -85,10 +85,10 @@ class Supervisor:
             )
             self._spawn(loop, "sd-watchdog")
 
-    def draining(self, p: Pipeline) -> None:
-        self.notifier.stopping(f"draining: {p.ingest.stats.pending} messages pending")
+    def draining(self) -> None:
+        self.notifier.stopping(f"draining: {self.ingest.stats.pending} messages pending")
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -97,18 +97,19 @@ class Supervisor:
         if self.server is not None:
             await asyncio.to_thread(self.server.close)
 
-    # used by the HTTP thread, the signal handler and the notify loop
+    def on_broker_state(self, state: str, info: dict[str, Any]) -> None:
+        """An MQTT subscriber state listener: the broker check, and READY's first condition."""
+        self.link(state, info)
+        if state == "up":
+            self._connected.set()
+
+    # used by the HTTP thread and the notify loop
     def health(self) -> HealthReport:
         return evaluate(self.checks)
 
-    def reload(self) -> None:
-        self.reloader.reload()
-
     def status_line(self) -> str:
         broker = "connected" if self.link.connected else f"DOWN ({self.link.error})"
-        if self.pipeline is None:
-            return f"broker {broker}"
-        s = self.pipeline.ingest.stats
+        s = self.ingest.stats
         return (
             f"broker {broker}; {s.messages} messages, {s.readings_durable} readings stored, "
             f"{sum(s.dead_letters.values())} dead letters, {s.pending} pending"

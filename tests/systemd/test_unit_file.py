@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gatewatch.daemon.run.pipeline import DRAIN_TIMEOUT
+from gatewatch.daemon.run.ingest_stage import DRAIN_TIMEOUT
 from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.writer import StoreWriter
 

@@ -18,7 +18,7 @@ from gatewatch.daemon.demo.history import (
     seed,
 )
 from gatewatch.daemon.demo.runner import demo_config
-from gatewatch.daemon.run.anomaly_stage import AnomalyStage
+from gatewatch.daemon.run.anomaly_runtime import AnomalyRuntime
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
 from gatewatch.sensors.store.sqlite import connect_reader
 
@@ -85,7 +85,7 @@ def test_seeded_gateway_fires_the_predictive_alert_on_the_live_forecast_only(
     [(key, status, since)] = runtime.engine.active() if runtime.engine else []
     assert key.startswith("pump-zone-c-forecast:demo/pump-3") and status == "pending"
     assert since == history.start + LEAD_S - 2 * DAY + PHASE_S
-    anomaly = AnomalyStage(cfg.anomaly)
+    anomaly = AnomalyRuntime(cfg.anomaly)
     assert anomaly.warm_up(cfg.store.path, cfg.state_db, now=history.start) > 0
     assert runtime.on_tick() == []  # a minute before midnight: still pending
     fired = []

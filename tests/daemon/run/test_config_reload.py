@@ -22,9 +22,12 @@ def write(path: Path, port: int) -> Path:
 
 def test_valid_change_is_taken(tmp_path: Path) -> None:
     cfg = write(tmp_path / "gatewatch.yaml", 1883)
-    reloader = ConfigReloader(cfg, load_config(cfg))
     handed: list[tuple[int, int]] = []
-    reloader.subscribers.append(lambda old, new: handed.append((old.mqtt.port, new.mqtt.port)))
+    reloader = ConfigReloader(
+        cfg,
+        load_config(cfg),
+        subscribers=[lambda old, new: handed.append((old.mqtt.port, new.mqtt.port))],
+    )
     write(cfg, 1884)
     assert reloader.reload()
     assert reloader.current.mqtt.port == 1884
@@ -35,9 +38,8 @@ def test_valid_change_is_taken(tmp_path: Path) -> None:
 def test_broken_file_keeps_the_last_good_one(tmp_path: Path) -> None:
     cfg = write(tmp_path / "gatewatch.yaml", 1883)
     good = load_config(cfg)
-    reloader = ConfigReloader(cfg, good)
     handed: list[Config] = []
-    reloader.subscribers.append(lambda old, new: handed.append(new))
+    reloader = ConfigReloader(cfg, good, subscribers=[lambda old, new: handed.append(new)])
     cfg.write_text(cfg.read_text() + "mqtt_typo: 1\n")
     assert not reloader.reload()
     assert reloader.current is good
@@ -49,7 +51,6 @@ def test_broken_file_keeps_the_last_good_one(tmp_path: Path) -> None:
 def test_a_subscriber_refusing_keeps_the_last_good_one(tmp_path: Path) -> None:
     cfg = write(tmp_path / "gatewatch.yaml", 1883)
     good = load_config(cfg)
-    reloader = ConfigReloader(cfg, good)
 
     def rules_refuse(old: Config, new: Config) -> None:
         raise ConfigError([Problem(Location("rules/lifts.yaml", 3, 7), "unknown metric")])
@@ -57,14 +58,14 @@ def test_a_subscriber_refusing_keeps_the_last_good_one(tmp_path: Path) -> None:
     def crashes(old: Config, new: Config) -> None:
         raise KeyError("bug")
 
-    reloader.subscribers.append(rules_refuse)
-    assert not reloader.reload()
-    assert reloader.stats.last_error == "rules/lifts.yaml:3:7: unknown metric"
-    reloader.subscribers[:] = [crashes]
-    assert not reloader.reload()
-    assert "KeyError('bug')" in reloader.stats.last_error
-    assert reloader.current is good
-    assert reloader.stats.failures == 2
+    refusing = ConfigReloader(cfg, good, subscribers=[rules_refuse])
+    assert not refusing.reload()
+    assert refusing.stats.last_error == "rules/lifts.yaml:3:7: unknown metric"
+    crashing = ConfigReloader(cfg, good, subscribers=[crashes])
+    assert not crashing.reload()
+    assert "KeyError('bug')" in crashing.stats.last_error
+    assert refusing.current is good and crashing.current is good
+    assert (refusing.stats.failures, crashing.stats.failures) == (1, 1)
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Supervisor in-process: READY waits for the broker and every gate; STOPPING; hooks chain."""
+"""The ops stage in-process: READY waits for the broker and every gate; STOPPING; the
+broker state reaches every listener the source was given."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gatewatch.daemon.config.load import load_config
-from gatewatch.daemon.run.pipeline import build_pipeline
+from gatewatch.daemon.config.load import Config, load_config
+from gatewatch.daemon.run.compose import build
+from gatewatch.daemon.run.ingest_stage import IngestStage, StoreStage, build_ingest
 from gatewatch.daemon.run.supervise import Supervisor
+from gatewatch.sensors.ingest import Ingest
 from gateway_process import ASSETS
-from prometheus_client import Histogram
+from prometheus_client import CollectorRegistry, Histogram
 from servers import free_port
 
 
@@ -26,6 +29,11 @@ def fields(s: socket.socket) -> list[str]:
         return out
 
 
+def ingest_of(cfg: Config) -> tuple[StoreStage, Ingest]:
+    store = StoreStage(cfg)
+    return store, build_ingest(cfg, store.store, [])
+
+
 def test_ready_waits_for_broker_and_gates_then_stopping(tmp_path: Path) -> None:
     cfg_path = tmp_path / "gatewatch.yaml"
     cfg_path.write_text(
@@ -37,16 +45,18 @@ def test_ready_waits_for_broker_and_gates_then_stopping(tmp_path: Path) -> None:
     seen: list[str] = []
 
     async def run() -> None:
-        p = build_pipeline(cfg)
-        p.subscriber.on_state = lambda state, info: seen.append(state)
-        sup = Supervisor(cfg, cfg_path, env={"NOTIFY_SOCKET": str(tmp_path / "notify.sock")})
+        store, ingest = ingest_of(cfg)
         outbox_up = asyncio.Event()
-        sup.ready_gates.append(outbox_up.wait)
-        sup.attach(p)
+        env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+        sup = Supervisor(cfg, ingest, ready_gates=[outbox_up.wait], env=env)
+        source = IngestStage(
+            cfg, ingest, on_state=[sup.on_broker_state, lambda state, _: seen.append(state)]
+        )
+        await sup.start()
         await asyncio.sleep(0)
         assert "READY=1" not in fields(listener)
 
-        p.subscriber.on_state("up", {"session_present": False})
+        source.subscriber.on_state("up", {"session_present": False})  # as the subscriber does
         await asyncio.sleep(0.01)
         assert "READY=1" not in fields(listener)  # the outbox gate is still closed
         assert sup.health().failing == []
@@ -57,37 +67,37 @@ def test_ready_waits_for_broker_and_gates_then_stopping(tmp_path: Path) -> None:
         assert ready[0] == "READY=1"
         assert ready[1].startswith("STATUS=broker connected; 0 messages")
 
-        sup.draining(p)
+        sup.draining()
         assert fields(listener) == ["STOPPING=1", "STATUS=draining: 0 messages pending"]
-        await sup.close()
-        p.store.close()
+        await sup.stop()
+        await store.stop()
 
     try:
         asyncio.run(run())
     finally:
         listener.close()
-    assert seen == ["up"]  # the subscriber's own on_state still runs
+    assert seen == ["up"]  # the other listener the source was given heard it too
 
 
 def test_no_http_server_when_disabled_and_reload_counts(tmp_path: Path) -> None:
     cfg_path = tmp_path / "gatewatch.yaml"
-    cfg_path.write_text(f"state_dir: {tmp_path}\nassets: {ASSETS}\nhttp: {{enabled: false}}\n")
+    cfg_path.write_text(
+        f"state_dir: {tmp_path}\nassets: {ASSETS}\nmqtt: {{port: 1}}\nhttp: {{enabled: false}}\n"
+    )
     cfg = load_config(cfg_path)
 
     async def run() -> Any:
-        p = build_pipeline(cfg)
-        sup = Supervisor(cfg, cfg_path, env={})
-        sup.attach(p)
+        daemon = build(cfg, cfg_path, env={})
+        await daemon.start()
         cfg_path.write_text("state_dir: [\n")
-        sup.reload()
-        await sup.close()
-        p.store.close()
-        return sup
+        daemon.reload()  # what SIGHUP calls
+        await daemon.stop()
+        return daemon
 
-    sup = asyncio.run(run())
-    assert sup.server is None
-    assert sup.reloader.stats.failures == 1
-    assert sup.reloader.current is cfg
+    daemon = asyncio.run(run())
+    assert daemon.ops.server is None
+    assert daemon.reloader.stats.failures == 1
+    assert daemon.reloader.current is cfg
 
 
 def scrape(url: str) -> bytes:
@@ -102,14 +112,15 @@ def test_metrics_of_later_stages_share_the_endpoint(tmp_path: Path) -> None:
     cfg = load_config(cfg_path)
 
     async def run() -> str:
-        p = build_pipeline(cfg)
-        sup = Supervisor(cfg, cfg_path, env={})
-        evals = Histogram("gatewatch_rule_eval_seconds", "rule evaluation", registry=sup.registry)
+        store, ingest = ingest_of(cfg)
+        registry = CollectorRegistry(auto_describe=False)
+        evals = Histogram("gatewatch_rule_eval_seconds", "rule evaluation", registry=registry)
         evals.observe(0.002)
-        sup.attach(p)
+        sup = Supervisor(cfg, ingest, registry=registry, env={})
+        await sup.start()
         body = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
-        await sup.close()
-        p.store.close()
+        await sup.stop()
+        await store.stop()
         return body.decode()
 
     text = asyncio.run(run())

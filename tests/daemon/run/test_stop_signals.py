@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from gatewatch.daemon.run.pipeline import ignore_stop_signals, install_signal_handlers
+from gatewatch.daemon.run.compose import ignore_stop_signals, install_signal_handlers
 
 
 def test_after_the_drain_a_repeated_sigterm_no_longer_kills_the_exiting_process() -> None:
