@@ -1,7 +1,7 @@
 """The ``tickets:`` section of gatewatch.yaml, checked with file:line:col errors.
 
 tickets:
-  backend: rt                  # rt | webhook | local (ADAPTERS)
+  backend: rt                  # a name in adapters.ADAPTERS: local, rt, webhook, redmine, ...
   concurrency: 8               # incidents delivered in parallel
   retry: {base: 1, cap: 60}    # seconds: exponential backoff with jitter
   sla_check_interval: 5        # seconds between SLA escalation scans

@@ -22,6 +22,7 @@ from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.files import read_text
 from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
 from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
@@ -71,13 +72,14 @@ class Config:
     topics: list[TopicPattern]
     ingest: IngestSettings
     store: StoreSettings
-    influxdb: InfluxSettings | None
+    influxdb: InfluxSettings | None  # forward.settings when forward.name is influxdb
     log_level: str = "info"
     log_format: str = "json"
     http: HttpSettings = field(default_factory=HttpSettings)
     rules: RulesConfig = field(default_factory=RulesConfig)
     tickets: TicketingSettings = field(default_factory=TicketingSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
+    forward: Forward | None = None  # the forward target (a FORWARDERS name) and its settings
 
     @property
     def state_db(self) -> Path:
@@ -106,7 +108,7 @@ def parse_config(
     mqtt = _mqtt(mq, topics, base_dir, env)
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
-    influx = _influx(root.section("influxdb"), base_dir, env) if root.has("influxdb") else None
+    forward = parse_forward(root, lambda s, name: read_secret(s, name, base_dir, env))
     http = _http(root.section("http"))
     rules = _rules(root.section("rules"), base_dir)
     tickets = parse_ticketing(root.section("tickets"), base_dir, env)
@@ -139,13 +141,14 @@ def parse_config(
         topics,
         ingest,
         store,
-        influx,
+        forward.settings if forward is not None and forward.name == "influxdb" else None,
         level,
         fmt,
         http=http,
         rules=rules,
         tickets=tickets,
         anomaly=anomaly,
+        forward=forward,
     )
 
 
@@ -260,20 +263,6 @@ def _http(s: Section) -> HttpSettings:
     )
     if isinstance(out.port, int) and out.port > 65535:
         s.error("port", "http.port must be at most 65535")
-    s.check_unknown()
-    return out
-
-
-def _influx(s: Section, base_dir: Path, env: dict[str, str] | os._Environ[str]) -> InfluxSettings:
-    out = InfluxSettings(
-        url=s.text("url"),
-        org=s.text("org", "gatewatch"),
-        bucket=s.text("bucket", "gatewatch"),
-        token=read_secret(s, "token", base_dir, env) or "",
-        batch_size=s.integer("batch_size", 5000, min=1),
-        flush_interval=s.number("flush_interval_s", 1.0, min=0.05),
-        timeout=s.number("timeout_s", 10.0, min=0.1),
-    )
     s.check_unknown()
     return out
 

@@ -27,8 +27,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:  # influx pulls in influxdb-client; only needed when forwarding is on
-    from gatewatch.sensors.store.influx import ForwardLag
+if TYPE_CHECKING:
+    from gatewatch.sensors.store.base import ForwardLag
 
 log = structlog.get_logger("gatewatch.metrics")
 GaugeHook = Callable[[], float | None]

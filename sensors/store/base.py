@@ -1,4 +1,5 @@
-"""The Store protocol: where readings and dead letters become durable."""
+"""The Store protocol (where readings and dead letters become durable) and the Forwarder
+protocol (what sends the store's forward queue on to a time-series server)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,29 @@ class Store(Protocol):
         """(ts, value) pairs of one series with start <= ts < end, oldest first."""
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardLag:
+    """How far the server is behind the local store, as figures."""
+
+    queued: int  # readings waiting in forward_queue
+    oldest_age_s: float  # now minus the timestamp of the next reading to send; 0 when empty
+    last_success: float | None  # epoch seconds of the last write the server accepted
+    failures: int  # failed write attempts since start (no answer, 5xx, auth, breaker)
+    consecutive_failures: int  # failed attempts since the last accepted write
+    parked: int  # readings the server refused, set aside in forward_parked
+    sent: int  # readings the server accepted since start
+
+
+class Forwarder(Protocol):
+    """Drains the store's forward_queue to a server. ``start`` after the store exists (it
+    runs in its own thread), ``stop`` before closing the store: what is unsent stays queued."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def lag(self) -> ForwardLag:
+        """A snapshot of the forwarding lag; safe to call from any thread."""
+        ...

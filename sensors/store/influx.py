@@ -44,6 +44,7 @@ import structlog
 import urllib3
 from gatewatch.sensors.backoff import Backoff
 from gatewatch.sensors.ratelimit import RateLimiter
+from gatewatch.sensors.store.base import ForwardLag
 from gatewatch.sensors.store.forward_queue import ForwardQueue, QueuedRow, queue_figures
 from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.store.lineproto import UnsendableError, line, series_prefix
@@ -85,19 +86,6 @@ class Attempt:
     verdict: Verdict
     detail: str = ""
     retry_after: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ForwardLag:
-    """How far the server is behind the local store, as figures."""
-
-    queued: int  # readings waiting in forward_queue
-    oldest_age_s: float  # now minus the timestamp of the next reading to send; 0 when empty
-    last_success: float | None  # epoch seconds of the last write the server accepted
-    failures: int  # failed write attempts since start (no answer, 5xx, auth, breaker)
-    consecutive_failures: int  # failed attempts since the last accepted write
-    parked: int  # readings the server refused, set aside in forward_parked
-    sent: int  # readings the server accepted since start
 
 
 class InfluxForwarder:

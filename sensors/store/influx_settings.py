@@ -1,13 +1,18 @@
-"""Where and how the store forwards readings to an InfluxDB v2 write API.
+"""The ``influxdb:`` forward target: its settings, read from gatewatch.yaml, and its entry
+in FORWARDERS.
 
-Parsed from the ``influxdb:`` section of gatewatch.yaml by gatewatch.daemon.config;
-kept apart from influx.py so that loading the configuration does not import the
-InfluxDB client.
+Kept apart from influx.py so that loading the configuration does not import the
+InfluxDB client: ``build`` imports it when the forwarder is made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from gatewatch.core.yamlsource import Section
+from gatewatch.sensors.store.base import Forwarder
+from gatewatch.sensors.store.target import SecretReader, Target
 
 
 @dataclass(frozen=True)
@@ -19,3 +24,26 @@ class InfluxSettings:
     batch_size: int = 5000
     flush_interval: float = 1.0
     timeout: float = 10.0
+
+
+def parse_influx(s: Section, secret: SecretReader) -> InfluxSettings:
+    out = InfluxSettings(
+        url=s.text("url"),
+        org=s.text("org", "gatewatch"),
+        bucket=s.text("bucket", "gatewatch"),
+        token=secret(s, "token") or "",
+        batch_size=s.integer("batch_size", 5000, min=1),
+        flush_interval=s.number("flush_interval_s", 1.0, min=0.05),
+        timeout=s.number("timeout_s", 10.0, min=0.1),
+    )
+    s.check_unknown()
+    return out
+
+
+def _forwarder(store_path: Path, settings: InfluxSettings) -> Forwarder:
+    from gatewatch.sensors.store.influx import InfluxForwarder
+
+    return InfluxForwarder(store_path, settings)
+
+
+INFLUXDB = Target("influxdb", parse=parse_influx, build=_forwarder)

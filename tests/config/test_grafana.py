@@ -14,7 +14,7 @@ from gatewatch.daemon.ops.health import BrokerLink, CheckResult, HealthReport
 from gatewatch.daemon.ops.metrics import MetricSources, build_registry
 from gatewatch.daemon.run.stage_metrics import StageCollector, ack_histogram
 from gatewatch.sensors.ingest import IngestStats
-from gatewatch.sensors.store.influx import ForwardLag
+from gatewatch.sensors.store.base import ForwardLag
 from gatewatch.ticketing_client.schema import connect_state
 from gatewatch.ticketing_client.worker import WorkerStats
 from prometheus_client import CollectorRegistry, Histogram, generate_latest

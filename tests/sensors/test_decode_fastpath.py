@@ -10,13 +10,8 @@ import orjson
 import pytest
 from gatewatch.core.assets import parse_assets
 from gatewatch.core.reading import Reading
-from gatewatch.sensors.decode import (
-    Decoded,
-    PayloadDecoder,
-    _json_object,
-    _RejectError,
-    _Topic,
-)
+from gatewatch.sensors.decode import Decoded, PayloadDecoder
+from gatewatch.sensors.payloads.base import RejectError, Topic
 from gatewatch.sensors.topics import TopicPattern
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -47,18 +42,18 @@ def _decoder(strict: bool) -> PayloadDecoder:
 
 
 def _general(d: PayloadDecoder, topic: bytes, payload: bytes) -> tuple[list[Reading], list[str]]:
-    """What decode() gave before the fast path: _json_object, then _check per item."""
+    """What decode() gave before the fast path: the object shapes, then _check per item."""
     d.decode(topic, b"0", NOW)  # fills the topic cache
     entry = d._topics[topic]
-    if not isinstance(entry, _Topic):
+    if not isinstance(entry, Topic):
         return [], [entry.reason]
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:  # NaN, Infinity
         return [], ["bad_json"]
     try:
-        raw = _json_object(doc, entry.fields, entry.has_metric, NOW)
-    except _RejectError as rej:
+        raw = d._object(doc, entry, NOW)
+    except RejectError as rej:
         return [], [rej.reason]
     out = Decoded([], [])
     for item in raw:

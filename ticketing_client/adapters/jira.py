@@ -27,6 +27,19 @@ from typing import Any
 import httpx
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient
+from gatewatch.ticketing_client.adapters.options import (
+    HTTP_OPTIONS,
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    auth_from,
+    connection,
+    int_map,
+    need,
+    queues,
+    strings,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 DEFAULT_PRIORITIES: Mapping[int, str] = MappingProxyType(
@@ -286,3 +299,30 @@ def _same(have: object, want: object) -> bool:
 
 def _name(value: object) -> object:
     return value.get("name") if isinstance(value, dict) else value
+
+
+TEXT_SETTINGS = ("api", "issue_type", "label_prefix", "resolve_transition", "reopen_transition")
+
+
+def jira_settings(options: Options, ctx: AdapterContext) -> JiraSettings:
+    """Cloud: ``auth: basic`` with ``user`` (e-mail) + ``password_env`` (the API token), or
+    ``bearer`` (OAuth 2.0); Data Center: ``basic`` or ``bearer`` (a personal access token)."""
+    auth = auth_from(options, ctx, "jira", "basic")
+    extra: dict[str, Any] = strings(options, TEXT_SETTINGS)
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "jira")
+    conn, project = connection(options, ctx, "jira", auth), need(options, "project", "jira")
+    try:
+        settings = JiraSettings(conn=conn, project=project, queues=queues(options), **extra)
+    except (TypeError, ValueError) as exc:
+        raise AdapterConfigError(str(exc)) from None
+    return settings
+
+
+DESK = Desk(
+    "jira",
+    options=HTTP_OPTIONS | {"project", *TEXT_SETTINGS},
+    settings=jira_settings,
+    build=lambda settings, ctx: JiraAdapter(settings),
+    takes_attachments=JiraAdapter.takes_attachments,
+)

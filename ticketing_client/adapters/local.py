@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
+from gatewatch.ticketing_client.adapters.options import AdapterContext, Desk, Options
 from gatewatch.ticketing_client.errors import RejectedError
 
 
@@ -163,3 +164,16 @@ def take(conn: sqlite3.Connection, ticket_id: int, owner: str, now: float) -> bo
         (owner, now, ticket_id),
     )
     return cur.rowcount == 1
+
+
+def _no_settings(options: Options, ctx: AdapterContext) -> None:
+    return None  # tickets live in the state database: nothing to configure
+
+
+DESK = Desk(
+    "local",
+    options=frozenset(),
+    settings=_no_settings,
+    build=lambda settings, ctx: LocalAdapter(ctx.conn, lock=ctx.lock),
+    takes_attachments=LocalAdapter.takes_attachments,
+)

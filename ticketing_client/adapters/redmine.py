@@ -23,7 +23,20 @@ from urllib.parse import quote
 
 from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
-from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient, SettingError
+from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection, DeskClient, SettingError
+from gatewatch.ticketing_client.adapters.options import (
+    HTTP_OPTIONS,
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    connection,
+    int_map,
+    need,
+    queues,
+    secret_of,
+    strings,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 DEFAULT_PRIORITIES: Mapping[int, str] = MappingProxyType(
@@ -356,3 +369,37 @@ def _differ(issue: Mapping[str, Any], want: Mapping[str, int]) -> dict[str, int]
 def _has_note(issue: Mapping[str, Any], me: int, text: str) -> bool:
     journals = [j for j in issue.get("journals") or () if j.get("notes")]
     return bool(journals) and journals[-1]["user"]["id"] == me and journals[-1]["notes"] == text
+
+
+def redmine_settings(options: Options, ctx: AdapterContext) -> RedmineSettings:
+    key, setting = secret_of(options, "api_key", ctx)
+    auth = Auth("header", key, header="X-Redmine-API-Key", secret_setting=setting)
+    extra: dict[str, Any] = strings(options, ("resolved_status", "reopen_status", "tracker"))
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "redmine")
+    conn, project = connection(options, ctx, "redmine", auth), need(options, "project", "redmine")
+    try:
+        settings = RedmineSettings(
+            conn=conn,
+            project=project,
+            key_field_id=int(options["key_field_id"]),
+            queues=queues(options),
+            **extra,
+        )
+    except KeyError:
+        raise AdapterConfigError(
+            "the redmine backend needs `key_field_id` (the custom field's id)"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise AdapterConfigError(f"redmine: {exc}") from None
+    return settings
+
+
+DESK = Desk(
+    "redmine",
+    options=HTTP_OPTIONS
+    | {"project", "key_field_id", "resolved_status", "reopen_status", "tracker"},
+    settings=redmine_settings,
+    build=lambda settings, ctx: RedmineAdapter(settings),
+    takes_attachments=RedmineAdapter.takes_attachments,
+)

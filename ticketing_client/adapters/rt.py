@@ -25,6 +25,15 @@ from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.base import send
 from gatewatch.ticketing_client.adapters.desk_http import SettingError
+from gatewatch.ticketing_client.adapters.options import (
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    need,
+    secret,
+    secret_names,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 DEFAULT_PRIORITIES: Mapping[int, int] = MappingProxyType({1: 100, 2: 75, 3: 50, 4: 25})
@@ -275,3 +284,34 @@ def _ref(value: object) -> str:
     if isinstance(value, dict):
         return str(value.get("id", ""))
     return "" if value is None else str(value)
+
+
+def rt_settings(options: Options, ctx: AdapterContext) -> RTSettings:
+    priorities = options.get("priorities")
+    extra = {}
+    if priorities is not None:
+        extra["priorities"] = {int(k): int(v) for k, v in priorities.items()}
+    try:
+        settings = RTSettings(
+            url=need(options, "url", "rt"),
+            token=secret(options, "token", ctx),
+            token_setting="token_env" if "token_env" in options else "token_file",
+            queue=str(options.get("queue", "General")),
+            key_field=str(options.get("key_field", "IncidentKey")),
+            timeout=float(options.get("timeout", 10.0)),
+            max_connections=int(options.get("max_connections", 4)),
+            **extra,
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise AdapterConfigError(str(exc)) from None
+    return settings
+
+
+DESK = Desk(
+    "rt",
+    options=frozenset(("url", "queue", "key_field", "priorities", "timeout", "max_connections"))
+    | secret_names("token"),
+    settings=rt_settings,
+    build=lambda settings, ctx: RequestTrackerAdapter(settings),
+    takes_attachments=RequestTrackerAdapter.takes_attachments,
+)

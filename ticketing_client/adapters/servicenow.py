@@ -21,6 +21,17 @@ from typing import Any
 
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient, SettingError
+from gatewatch.ticketing_client.adapters.options import (
+    HTTP_OPTIONS,
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    auth_from,
+    connection,
+    queues,
+    strings,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 # P-level -> (impact, urgency); the baseline lookup computes priority 1, 2, 3, 4 from these
@@ -280,3 +291,33 @@ def _value(ref: object) -> str:
     if isinstance(ref, dict):
         return str(ref.get("value", ""))
     return "" if ref is None else str(ref)
+
+
+TEXT_SETTINGS = ("assignment_group", "key_field", "correlation_display", "resolved_state",
+                 "reopen_state", "close_code")  # fmt: skip
+
+
+def servicenow_settings(options: Options, ctx: AdapterContext) -> ServiceNowSettings:
+    """``auth: basic`` (default: ``user`` + ``password_env``) or ``bearer`` (``token_env``)."""
+    auth = auth_from(options, ctx, "servicenow", "basic")
+    extra: dict[str, Any] = strings(options, TEXT_SETTINGS)
+    raw = options.get("priorities")
+    if raw is not None:
+        if not isinstance(raw, Mapping):
+            raise AdapterConfigError("servicenow: `priorities` maps 1..4 to [impact, urgency]")
+        extra["priorities"] = {int(k): (int(v[0]), int(v[1])) for k, v in raw.items()}
+    conn = connection(options, ctx, "servicenow", auth)
+    try:
+        settings = ServiceNowSettings(conn=conn, queues=queues(options), **extra)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise AdapterConfigError(f"servicenow: {exc}") from None
+    return settings
+
+
+DESK = Desk(
+    "servicenow",
+    options=HTTP_OPTIONS | set(TEXT_SETTINGS),
+    settings=servicenow_settings,
+    build=lambda settings, ctx: ServiceNowAdapter(settings),
+    takes_attachments=ServiceNowAdapter.takes_attachments,
+)

@@ -20,6 +20,15 @@ from typing import Any
 import httpx
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.base import send
+from gatewatch.ticketing_client.adapters.options import (
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    need,
+    secret,
+    secret_names,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 SCHEMA = "gatewatch.ticket-event/1"
@@ -138,3 +147,22 @@ def _reply(response: httpx.Response) -> dict[str, Any]:
             f"webhook receiver refused the event: {data.get('reason', 'no reason')}"
         )
     return data if isinstance(data, dict) else {}
+
+
+def webhook_settings(options: Options, ctx: AdapterContext) -> WebhookSettings:
+    try:
+        timeout = float(options.get("timeout", 10.0))
+    except (TypeError, ValueError):
+        raise AdapterConfigError("the webhook timeout must be a number of seconds") from None
+    return WebhookSettings(
+        url=need(options, "url", "webhook"), secret=secret(options, "secret", ctx), timeout=timeout
+    )
+
+
+DESK = Desk(
+    "webhook",
+    options=frozenset(("url", "timeout")) | secret_names("secret"),
+    settings=webhook_settings,
+    build=lambda settings, ctx: WebhookAdapter(settings),
+    takes_attachments=WebhookAdapter.takes_attachments,
+)

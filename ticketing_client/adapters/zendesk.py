@@ -16,7 +16,20 @@ from types import MappingProxyType
 from typing import Any
 
 from gatewatch.ticketing_client.actions import TicketAction
-from gatewatch.ticketing_client.adapters.desk_http import Connection, DeskClient
+from gatewatch.ticketing_client.adapters.desk_http import Auth, Connection, DeskClient
+from gatewatch.ticketing_client.adapters.options import (
+    HTTP_OPTIONS,
+    AdapterConfigError,
+    AdapterContext,
+    Desk,
+    Options,
+    auth_from,
+    connection,
+    int_map,
+    need,
+    queues,
+    secret_of,
+)
 from gatewatch.ticketing_client.errors import RejectedError
 
 DEFAULT_PRIORITIES: Mapping[int, str] = MappingProxyType(
@@ -182,3 +195,37 @@ class ZendeskAdapter:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def zendesk_settings(options: Options, ctx: AdapterContext) -> ZendeskSettings:
+    """``auth: token`` (default; ``email`` + ``token_env``) or ``bearer`` (OAuth ``token_env``)."""
+    if options.get("auth", "token") == "token":
+        token, setting = secret_of(options, "token", ctx)
+        user = need(options, "email", "zendesk") + "/token"
+        auth = Auth("basic", token, user=user, secret_setting=setting)
+    else:
+        auth = auth_from(options, ctx, "zendesk", "bearer")
+    extra: dict[str, Any] = {}
+    if "priorities" in options:
+        extra["priorities"] = int_map(options, "priorities", "zendesk")
+    conn = connection(options, ctx, "zendesk", auth)
+    try:
+        settings = ZendeskSettings(
+            conn=conn,
+            group=str(options.get("group", "")),
+            ticket_type=str(options.get("ticket_type", "incident")),
+            queues=queues(options),
+            **extra,
+        )
+    except (TypeError, ValueError) as exc:
+        raise AdapterConfigError(str(exc)) from None
+    return settings
+
+
+DESK = Desk(
+    "zendesk",
+    options=HTTP_OPTIONS | {"email", "group", "ticket_type"},
+    settings=zendesk_settings,
+    build=lambda settings, ctx: ZendeskAdapter(settings),
+    takes_attachments=ZendeskAdapter.takes_attachments,
+)

@@ -23,13 +23,8 @@ from pathlib import Path
 import pytest
 from gatewatch.core.reading import Reading
 from gatewatch.sensors.backoff import Backoff
-from gatewatch.sensors.store.influx import (
-    ForwardLag,
-    InfluxForwarder,
-    Verdict,
-    classify,
-    safe_url,
-)
+from gatewatch.sensors.store.base import ForwardLag
+from gatewatch.sensors.store.influx import InfluxForwarder, Verdict, classify, safe_url
 from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.store.lineproto import (
     UnsendableError,
