@@ -51,7 +51,7 @@ from gatewatch.sensors.ingest import ReadingsListener
 from prometheus_client import CollectorRegistry
 
 if TYPE_CHECKING:
-    from gatewatch.sensors.store.influx import ForwardLag, InfluxForwarder
+    from gatewatch.sensors.store.base import Forwarder, ForwardLag
 
 log = structlog.get_logger("gatewatch.daemon")
 STAGES = ("tickets", "rules", "anomaly", "ops", "store", "ingest")  # the start order
@@ -162,7 +162,7 @@ def _status_page(cfg: Config, rules: RulesStage, clock: Callable[[], float]) -> 
     return StatusPage(cfg.site, cfg.assets, cfg.store.path, cfg.state_db, alerts, clock=clock)
 
 
-def _lag(forwarder: InfluxForwarder | None) -> Callable[[], ForwardLag | None]:
+def _lag(forwarder: Forwarder | None) -> Callable[[], ForwardLag | None]:
     return (lambda: None) if forwarder is None else forwarder.lag
 
 

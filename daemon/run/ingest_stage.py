@@ -17,18 +17,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from gatewatch.daemon.config.load import Config
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import Ingest, ReadingsListener
 from gatewatch.sensors.mqtt.client import MqttSubscriber
+from gatewatch.sensors.store.base import Forwarder
+from gatewatch.sensors.store.forwarders import build_forwarder
 from gatewatch.sensors.store.sqlite import SqliteStore
 from gatewatch.sensors.writer import StoreWriter
-
-if TYPE_CHECKING:
-    from gatewatch.sensors.store.influx import InfluxForwarder
 
 log = structlog.get_logger("gatewatch.daemon")
 PRUNE_EVERY = 3600.0
@@ -44,14 +43,12 @@ class StoreStage:
             cfg.store.path,
             cfg.state_db,
             retention_days=cfg.store.retention_days,
-            forward=cfg.influxdb is not None,
+            forward=cfg.forward is not None,
             synchronous=cfg.store.synchronous,
         )
-        self.forwarder: InfluxForwarder | None = None
-        if cfg.influxdb is not None:
-            from gatewatch.sensors.store.influx import InfluxForwarder
-
-            self.forwarder = InfluxForwarder(cfg.store.path, cfg.influxdb)
+        self.forwarder: Forwarder | None = None
+        if cfg.forward is not None:  # the target named in gatewatch.yaml, from FORWARDERS
+            self.forwarder = build_forwarder(cfg.forward.name, cfg.forward.settings, cfg.store.path)
         self._pruner: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

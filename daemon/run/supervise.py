@@ -36,7 +36,7 @@ from gatewatch.sensors.ingest import Ingest
 from prometheus_client import CollectorRegistry
 
 if TYPE_CHECKING:
-    from gatewatch.sensors.store.influx import ForwardLag
+    from gatewatch.sensors.store.base import ForwardLag
 
 log = structlog.get_logger("gatewatch.supervise")
 STATUS_EVERY = 10.0  # seconds between STATUS= updates when there is no watchdog

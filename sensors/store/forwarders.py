@@ -17,7 +17,7 @@ from typing import Any
 
 from gatewatch.core.yamlsource import Section
 from gatewatch.sensors.store.base import Forwarder
-from gatewatch.sensors.store.influx_settings import INFLUXDB
+from gatewatch.sensors.store.influx_target import INFLUXDB
 from gatewatch.sensors.store.target import SecretReader, Target
 
 FORWARDERS: dict[str, Target[Any]] = {

@@ -1,18 +1,15 @@
-"""The ``influxdb:`` forward target: its settings, read from gatewatch.yaml, and its entry
-in FORWARDERS.
+"""What the ``influxdb:`` forward target needs to know, read from gatewatch.yaml.
 
 Kept apart from influx.py so that loading the configuration does not import the
-InfluxDB client: ``build`` imports it when the forwarder is made.
+InfluxDB client; its FORWARDERS entry is influx_target.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gatewatch.core.yamlsource import Section
-from gatewatch.sensors.store.base import Forwarder
-from gatewatch.sensors.store.target import SecretReader, Target
+from gatewatch.sensors.store.target import SecretReader
 
 
 @dataclass(frozen=True)
@@ -38,12 +35,3 @@ def parse_influx(s: Section, secret: SecretReader) -> InfluxSettings:
     )
     s.check_unknown()
     return out
-
-
-def _forwarder(store_path: Path, settings: InfluxSettings) -> Forwarder:
-    from gatewatch.sensors.store.influx import InfluxForwarder
-
-    return InfluxForwarder(store_path, settings)
-
-
-INFLUXDB = Target("influxdb", parse=parse_influx, build=_forwarder)

@@ -116,7 +116,7 @@ def test_the_tested_rule_engine_is_the_compiled_one() -> None:
 @pytest.mark.skipif(not EXPECT_NATIVE, reason="GATEWATCH_EXPECT_NATIVE=1 not set (scripts/test)")
 def test_editing_a_compiled_source_is_caught_on_the_real_build(tmp_path: Path) -> None:
     rules = Path(gatewatch.rules.engine.__file__ or "").parent
-    for pkg in ("rules", "anomaly"):
+    for pkg in ("core", "rules", "anomaly"):  # setup.py's COMPILED_AGAINST
         shutil.copytree(rules.parent / pkg, tmp_path / pkg)
     copy = tmp_path / "rules"
     assert check_folder(copy, "gatewatch.rules").problems == ()
