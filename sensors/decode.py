@@ -201,17 +201,25 @@ KINDS: dict[type, str] = {
 
 def _dispatch(shapes: Mapping[str, Shape], kind: type) -> Parse:
     """Data of ``kind`` -> the first of its shapes (in table order) that accepts it -> raw
-    readings. A shape without ``accepts`` takes all: when it comes first, it is the parse
-    itself, with nothing to ask (the plain number, SenML)."""
-    pairs = [(s.accepts, s.parse) for s in shapes.values() if s.takes is kind]
-    if pairs and pairs[0][0] is None:
-        return pairs[0][1]
+    readings, as a chain built once: a shape without ``accepts`` ends the chain (it takes
+    all), so when it comes first (the plain number, SenML) it is the parse itself. A chain
+    of closures, not a loop: one call per shape asked, the cheapest dispatch measured."""
     what, known = KINDS[kind], ", ".join(shapes)
 
-    def first_accepting(data: Any, topic: Topic, now: float) -> list[Raw]:
-        for accepts, parse in pairs:
-            if accepts is None or accepts(data):
-                return parse(data, topic, now)
+    def refuse(data: Any, topic: Topic, now: float) -> list[Raw]:
         raise RejectError("undecodable", f"none of the payload shapes ({known}) takes {what}")
 
-    return first_accepting
+    chain: Parse = refuse
+    for shape in reversed([s for s in shapes.values() if s.takes is kind]):
+        chain = shape.parse if shape.accepts is None else _either(shape, chain)
+    return chain
+
+
+def _either(shape: Shape, otherwise: Parse) -> Parse:
+    accepts, parse = shape.accepts, shape.parse
+    assert accepts is not None
+
+    def either(data: Any, topic: Topic, now: float) -> list[Raw]:
+        return parse(data, topic, now) if accepts(data) else otherwise(data, topic, now)
+
+    return either

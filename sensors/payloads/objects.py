@@ -27,13 +27,8 @@ from gatewatch.sensors.payloads.base import (
 RESERVED_KEYS = frozenset(("ts", "time", "timestamp", "unit"))
 
 
-def _ts(doc: dict[str, Any], now: float) -> float:
-    raw = doc["ts"] if "ts" in doc else doc["time"] if "time" in doc else doc.get("timestamp")
-    return timestamp(raw, now)
-
-
 def _value(doc: dict[str, Any], topic: Topic, now: float) -> list[Raw]:
-    ts = _ts(doc, now)
+    ts = timestamp(doc["ts"] if "ts" in doc else doc.get("time", doc.get("timestamp")), now)
     unit = doc.get("unit")
     if unit is not None and type(unit) is not str:
         unit = str(unit)
@@ -43,7 +38,8 @@ def _value(doc: dict[str, Any], topic: Topic, now: float) -> list[Raw]:
 
 
 def _metrics(doc: dict[str, Any], topic: Topic, now: float) -> list[Raw]:
-    ts, prefix = _ts(doc, now), name_prefix(topic)
+    ts = timestamp(doc["ts"] if "ts" in doc else doc.get("time", doc.get("timestamp")), now)
+    prefix = name_prefix(topic)
     out: list[Raw] = [
         (prefix + k, ts, number(v), None) for k, v in doc.items() if k not in RESERVED_KEYS
     ]
