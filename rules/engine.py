@@ -3,8 +3,10 @@
     engine = Engine(ruleset, assets, default_site="hq")
     events = engine.process(readings)      # each reading evaluated at its own ts
     events += engine.tick(now)             # timers: for, clear_for, stale, windows
-    blob = engine.export_state()           # plain JSON-able data for the state DB
-    engine.restore_state(blob)             # after a restart: nothing re-fires or is forgotten
+    state = engine.snapshot()              # a value (rules/snapshot.py): continue from it
+    engine.resume(state)                   # after a restart: nothing re-fires or is forgotten
+    blob = engine.export_state()           # the snapshot as JSON-able data (rules/persist.py)
+    engine.restore_state(blob)             # for the state DB
 
 A reading only visits the rules bound to its series; bindings are computed
 once per series from an index by metric name, so unrelated rules cost
@@ -16,17 +18,19 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from gatewatch.core.assets import Asset, AssetRegistry
 from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
+from gatewatch.rules.context import Context
 from gatewatch.rules.machine import (
     FIRING,
     INACTIVE,
-    AlertState,
+    STATUS_NAMES,
     Transition,
     advance,
     next_due,
@@ -44,65 +48,16 @@ from gatewatch.rules.model import (
     Rule,
     RuleSet,
 )
-from gatewatch.rules.render import Context, build_event, effective, series_event
-from gatewatch.rules.series import TRIM_AT, Series
+from gatewatch.rules.persist import decode, encode
+from gatewatch.rules.render import build_event, effective, series_event
+from gatewatch.rules.series import TRIM_AT, Binding, Judge, Series, SiteTimes
 from gatewatch.rules.silence import Mute
+from gatewatch.rules.snapshot import AlertRecord, EngineState, GroupState
 
-STATE_VERSION = 1
 YES: int = ALARM
 NO: int = CLEAR
 MAYBE: int = HOLD
-Judge = Callable[[Series], int]
 KeyedRow = tuple[int, float, float]  # series key, ts, value (see process_keyed)
-
-
-class Binding:
-    """One alert instance: a rule on a series, a site or a group."""
-
-    __slots__ = ("asset", "asset_id", "ctx", "group", "judge", "rule", "series", "site", "state")
-
-    def __init__(
-        self,
-        rule: Rule,
-        key: str,
-        *,
-        judge: Judge | None = None,
-        series: Series | None = None,
-        site: str = "",
-        asset_id: str = "",
-        asset: Asset | None = None,
-        group: str = "",
-    ) -> None:
-        self.rule, self.state, self.judge, self.series = rule, AlertState(key), judge, series
-        self.site, self.asset_id, self.asset, self.group = site, asset_id, asset, group
-        self.ctx: Context | None = None
-
-    def context(self) -> Context:
-        s = self.series
-        if s is None:
-            return self.ctx or Context(self.site, self.asset, self.asset_id, group=self.group)
-        value, threshold, trend = self.measures(s)
-        return Context(
-            site=s.site,
-            asset=s.asset,
-            asset_id=s.asset_id,
-            metric=s.metric,
-            value=value,
-            unit=s.unit,
-            threshold=threshold,
-            trend_per_min=trend,
-            evidence=s.evidence,
-        )
-
-    def measures(self, s: Series) -> tuple[float | None, float | None, float | None]:
-        """The series' value, the limit it crossed and its trend per minute, for tickets."""
-        cond = self.rule.condition
-        rate, value = s.rate(cond.window), s.value
-        threshold = (
-            cond.band.threshold(rate if cond.kind == Kind.RATE else value) if cond.band else None
-        )
-        finite = math.isfinite
-        return (value if finite(value) else None), threshold, (rate if finite(rate) else None)
 
 
 def make_judge(cond: Condition) -> Judge:
@@ -229,7 +184,7 @@ class Engine:
         self._timed: dict[str, Binding] = {}
         self._groups: dict[str, Binding] = {}
         self._site_alerts: dict[str, list[Binding]] = {}
-        self._sites: dict[str, float] = {}
+        self._sites = SiteTimes()
         self._logs: dict[str, list[tuple[float, str]]] = {}
         self._members: dict[str, dict[str, tuple[bool, float]]] = {}
         self._origin: float | None = None
@@ -288,91 +243,75 @@ class Engine:
     ) -> list[AlertEvent]:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
-        series, sites, site_alerts, n = self._series, self._sites, self._site_alerts, 0
-        alarm, inactive, quiet, never, trim_at, derived = (
-            ALARM,
-            INACTIVE,
-            quiet_step,
-            -math.inf,
-            TRIM_AT,
-            DerivedSignal,
-        )
-        apply, site_t = self._apply, never
-        site_of: str | None = None
+        series, derived, n = self._series, DerivedSignal, 0
         for r in readings:
             n += 1
-            site = r.site
-            s = series.get((site, r.asset, r.metric))
+            s = series.get((r.site, r.asset, r.metric))
             if s is None:
-                s = self._new_series(site, r.asset, r.metric)
-            t, value = r.ts, r.value
+                s = self._new_series(r.site, r.asset, r.metric)
+            t = r.ts
             if now is not None and t > now:
                 t = now
-            if t < s.last_ts:
-                self.stats["out_of_order"] += 1
-                continue
-            if site != site_of:  # the site's clock, cached while the site repeats
-                site_of, site_t = site, sites.get(site, never)
-            if site_t < t:
-                sites[site] = site_t = t
-                if site_alerts and site in site_alerts:
-                    self._site_back(site, t, out)
-            s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
-            ts = s.ts
-            ts.append(t)
-            s.vals.append(value)
-            if len(ts) > trim_at:
-                s.trim(t)
-            if type(r) is derived:
-                s.evidence = r.evidence
-            for judge, b in s.checks:
-                verdict, st = judge(s), b.state
-                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
-                    apply(b, step(b.rule, st, verdict, t), out)
-        self.stats["readings"] += n
-        if self._origin is None and sites:
-            self._origin = min(sites.values())
+            self._observe(s, t, r.value, r.evidence if type(r) is derived else None, out)
+        self._counted(n)
         return out
 
     def process_keyed(
         self, rows: Iterable[KeyedRow], names: Mapping[int, tuple[str, str, str]]
     ) -> list[AlertEvent]:
         """The backtest fast path: (series key, ts, value) rows, ``names`` maps a key to
-        its (site, asset, metric) and stays the same for the engine's life. Same
-        semantics as ``process`` (tests hold the two equal)."""
+        its (site, asset, metric) and stays the same for the engine's life. The same
+        evaluation as ``process``, without a Reading or a name lookup per row."""
         if names is not self._key_names:
             self._key_names, self._keyed = names, {}
         out: list[AlertEvent] = []
-        keyed, sites, site_alerts, n = self._keyed, self._sites, self._site_alerts, 0
-        alarm, inactive, quiet = ALARM, INACTIVE, quiet_step
-        trim_at, apply, site_of, site_t = TRIM_AT, self._apply, "", -math.inf
+        keyed, n = self._keyed, 0
         for key, t, value in rows:
             n += 1
             s = keyed.get(key)
             if s is None:
                 s = keyed[key] = self._series_for(*names[key])
-            if t < s.last_ts:
-                self.stats["out_of_order"] += 1
-                continue
-            if s.site != site_of:  # rows come in time order: the site's clock, cached
-                site_of, site_t = s.site, sites.get(s.site, -math.inf)
-            if site_t < t:
-                sites[site_of] = site_t = t
-                if site_alerts and site_of in site_alerts:
-                    self._site_back(site_of, t, out)
-            s.prev, s.value, s.last_ts = s.value, value, t
-            s.ts.append(t)
-            s.vals.append(value)
-            if len(s.ts) > trim_at:
-                s.trim(t)
-            for judge, b in s.checks:
-                verdict, st = judge(s), b.state
-                if verdict == alarm if st.status == inactive else not quiet(b.rule, st, verdict, t):
-                    apply(b, step(b.rule, st, verdict, t), out)
-        self.stats["readings"] += n
-        if self._origin is None and sites:
-            self._origin = min(sites.values())
+            self._observe(s, t, value, None, out)
+        self._counted(n)
         return out
+
+    def _observe(
+        self,
+        s: Series,
+        t: float,
+        value: float,
+        evidence: Mapping[str, str | float] | None,
+        out: list[AlertEvent],
+    ) -> None:
+        """The evaluation of one reading of ``s`` at ``t``, the hot loop of ``process``
+        and ``process_keyed``: the site's clock, the history, every rule bound to ``s``."""
+        if t < s.last_ts:
+            self.stats["out_of_order"] += 1
+            return
+        if self._sites.advance(s.site, t) and self._site_alerts and s.site in self._site_alerts:
+            self._site_back(s.site, t, out)
+        s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
+        ts = s.ts
+        ts.append(t)
+        s.vals.append(value)
+        if len(ts) > TRIM_AT:
+            s.trim(t)
+        if evidence is not None:
+            s.evidence = evidence
+        for judge, b in s.checks:
+            verdict, st = judge(s), b.state
+            if (
+                verdict == ALARM
+                if st.status == INACTIVE
+                else not quiet_step(b.rule, st, verdict, t)
+            ):
+                self._apply(b, step(b.rule, st, verdict, t), out)
+
+    def _counted(self, n: int) -> None:
+        """After a batch of ``n`` readings: the count, and the origin once a site spoke."""
+        self.stats["readings"] += n
+        if self._origin is None and self._sites.times:
+            self._origin = min(self._sites.times.values())
 
     def _series_for(self, site: str, asset_id: str, metric: str) -> Series:
         return self._series.get((site, asset_id, metric)) or self._new_series(
@@ -643,7 +582,7 @@ class Engine:
                 upcoming = min(upcoming, due)
                 continue
             upcoming = -math.inf  # overdue: look again on every tick
-            site_last = self._sites.get(s.site, origin)
+            site_last = self._sites.times.get(s.site, origin)
             verdict = HOLD if now - site_last >= silent else ALARM  # whole site silent
             if verdict == HOLD and b.state.status == INACTIVE:
                 continue
@@ -665,7 +604,7 @@ class Engine:
         rule selects; a site never heard from counts from ``origin``."""
         if not self._site_rules:
             return []
-        sites = dict(self._sites)
+        sites = dict(self._sites.times)
         sites.setdefault(self.default_site, origin)
         return [
             (site, rule, last + rule.condition.silent_for)
@@ -705,30 +644,94 @@ class Engine:
 
     # -- persistence and reload --------------------------------------------------
 
-    def export_state(self) -> dict[str, Any]:
-        """Everything needed to continue after a restart, as plain JSON-able data."""
-        from gatewatch.rules.persist import export_engine
+    def snapshot(self) -> EngineState:
+        """Everything needed to continue after a restart or a reload, as a value."""
+        alerts = {
+            key: AlertRecord(b.rule.id, str(b.rule.condition.kind), replace(b.state))
+            for key, b in self._timed.items()
+        }
+        return EngineState(
+            origin=self._origin,
+            sites=dict(self._sites.times),
+            series=tuple(
+                s.snapshot()
+                for s in self._series.values()
+                if s.bindings and math.isfinite(s.last_ts)
+            ),
+            alerts=alerts,
+            groups={
+                key: GroupState(b.rule.id, b.site, b.asset_id, b.group)
+                for key, b in self._groups.items()
+                if key in alerts or key in self._logs or key in self._members
+            },
+            repeats={key: tuple(log) for key, log in self._logs.items() if log},
+            held=tuple(sorted(self._held)),
+            composites={key: dict(members) for key, members in self._members.items()},
+        )
 
-        data: dict[str, Any] = export_engine(self)
-        return data
+    def resume(self, state: EngineState) -> int:
+        """Continue from a snapshot (of these rules or older ones): alerts of rules that
+        are gone or changed their kind of condition are dropped. Returns how many alert
+        instances were restored."""
+        self._origin = state.origin
+        self._sites.update(state.sites)
+        bindings: dict[str, Binding] = {}
+        for saved in state.series:
+            s = self._series_for(saved.site, saved.asset, saved.metric)
+            s.resume(saved)
+            bindings.update({b.state.key: b for b in s.bindings})
+        for key, group in state.groups.items():
+            b = self._resume_group(key, group, state)
+            if b is not None:
+                bindings[key] = b
+        restored = sum(self._resume_alert(bindings.get(key), a) for key, a in state.alerts.items())
+        self._timed_next = self._stale_next = -math.inf
+        self._held.update({key: self._timed[key] for key in state.held if key in self._timed})
+        return restored
+
+    def _resume_group(self, key: str, group: GroupState, state: EngineState) -> Binding | None:
+        """The group binding of a saved key, with its repetition log and composite members."""
+        rule = self._by_id.get(group.rule)
+        if rule is None:
+            return None
+        b = self._group_binding(rule, group.site, group.asset, group.group)
+        if b.state.key != key:
+            return None
+        if key in state.repeats:
+            self._logs[key] = list(state.repeats[key])
+        if key in state.composites:
+            self._members[key] = dict(state.composites[key])
+        return b
+
+    def _resume_alert(self, b: Binding | None, saved: AlertRecord) -> bool:
+        """Whether the saved alert still fits its binding's rule and is active again."""
+        if b is None or saved.rule != b.rule.id or saved.kind != str(b.rule.condition.kind):
+            return False
+        b.state = replace(saved.state)
+        if b.state.status == INACTIVE:
+            return False
+        self._timed[b.state.key] = b
+        if b.rule.condition.kind == Kind.SITE_SILENT:
+            self._track_site(b)
+        return True
+
+    def export_state(self) -> dict[str, Any]:
+        """``snapshot`` as plain JSON-able data, for the state database."""
+        return encode(self.snapshot())
 
     def restore_state(self, data: Mapping[str, Any]) -> int:
-        """Load an export; returns how many alert instances were restored."""
-        from gatewatch.rules.persist import restore_engine
-
-        restored: int = restore_engine(self, data)
-        return restored
+        """``resume`` from an ``export_state`` document; 0 if it is not one."""
+        state = decode(data)
+        return self.resume(state) if state is not None else 0
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in new (already validated) rules, keeping the state of rules that remain."""
-        data = self.export_state()
+        state = self.snapshot()
         self._install(rules)
-        self.restore_state(data)
+        self.resume(state)
 
     def active(self) -> list[tuple[str, str, float]]:
         """(incident key, status, since) of every pending or firing alert."""
-        from gatewatch.rules.machine import STATUS_NAMES
-
         return sorted(
             (b.state.key, STATUS_NAMES[b.state.status], b.state.since) for b in self._timed.values()
         )

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from gatewatch.core.events import EventKind
 from gatewatch.rules.model import ALARM, CLEAR, HOLD, Rule
 
-INACTIVE, PENDING, FIRING = 0, 1, 2
+INACTIVE: Final = 0  # Final: compiled code inlines them
+PENDING: Final = 1
+FIRING: Final = 2
 STATUS_NAMES = ("inactive", "pending", "firing")
 Transition = tuple[EventKind, float]
 
@@ -31,40 +34,6 @@ class AlertState:
     last_alarm: float = -math.inf
     next_update: float = math.inf
     priority: int = 4
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "status": STATUS_NAMES[self.status],
-            "since": self.since,
-            "firing_since": self.firing_since,
-            "clear_since": self.clear_since,
-            "last_alarm": _finite(self.last_alarm),
-            "next_update": _finite(self.next_update),
-            "priority": self.priority,
-        }
-
-    @classmethod
-    def from_dict(cls, key: str, data: dict[str, object]) -> AlertState:
-        def num(name: str, default: float) -> float:
-            value = data.get(name)
-            return float(value) if isinstance(value, int | float) else default
-
-        clear = data.get("clear_since")
-        status = str(data.get("status", "inactive"))
-        return cls(
-            key=key,
-            status=STATUS_NAMES.index(status) if status in STATUS_NAMES else INACTIVE,
-            since=num("since", 0.0),
-            firing_since=num("firing_since", 0.0),
-            clear_since=float(clear) if isinstance(clear, int | float) else None,
-            last_alarm=num("last_alarm", -math.inf),
-            next_update=num("next_update", math.inf),
-            priority=int(num("priority", 4)),
-        )
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 def step(

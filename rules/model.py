@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 from gatewatch.core.assets import Asset
 from gatewatch.core.events import Escalation, TicketPolicy
@@ -16,7 +17,10 @@ from gatewatch.rules.expr import Expression
 from gatewatch.rules.silence import Window
 from gatewatch.rules.template import Template
 
-ALARM, HOLD, CLEAR = 1, 0, -1  # verdicts: condition met / in the hysteresis band / cleared
+# verdicts: condition met / in the hysteresis band / cleared (Final: compiled code inlines them)
+ALARM: Final = 1
+HOLD: Final = 0
+CLEAR: Final = -1
 DEFAULT_WINDOW = 300.0  # seconds of history for rate and trend
 
 

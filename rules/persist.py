@@ -1,130 +1,169 @@
-"""Engine state <-> plain data (JSON-able) for the daemon's state database.
+"""EngineState <-> plain data (JSON-able) for the daemon's state database: a codec.
 
-Saved: every pending/firing alert (with its ``for`` / clear timers), the
-series the rules are bound to (last values and the history rate/trend need),
-the last reading time of each site, repetition logs and composite members.
-On restore, alerts of rules that no longer exist or changed their kind of
-condition are dropped; everything else continues where it stopped.
+The document (version 1): every pending/firing alert (with its ``for`` / clear
+timers), the series the rules are bound to (last values and the history rate and
+trend need), the last reading time of each site, repetition logs, composite
+members and the alerts a silence holds back. JSON has no infinity: never and
+none are null, non-finite history values and evidence are left out. Decoding
+takes what it can read and skips the rest (a damaged document restores less,
+it does not stop the daemon); which alerts still fit the rules is the engine's
+call (``Engine.resume``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
-from gatewatch.rules.machine import INACTIVE, AlertState
-
-if TYPE_CHECKING:
-    from gatewatch.rules.engine import Binding, Engine
+from gatewatch.rules.machine import INACTIVE, STATUS_NAMES, AlertState
+from gatewatch.rules.snapshot import AlertRecord, EngineState, GroupState, SeriesState
 
 VERSION = 1
 
 
-def export_engine(engine: Engine) -> dict[str, Any]:
-    alerts = {key: _alert(b) for key, b in engine._timed.items()}
-    groups = {
-        key: {"rule": b.rule.id, "site": b.site, "asset": b.asset_id, "group": b.group}
-        for key, b in engine._groups.items()
-        if key in alerts or key in engine._logs or key in engine._members
-    }
+def encode(state: EngineState) -> dict[str, Any]:
     return {
         "version": VERSION,
-        "origin": engine._origin,
-        "sites": dict(engine._sites),
-        "series": [
-            s.export() for s in engine._series.values() if s.bindings and math.isfinite(s.last_ts)
-        ],
-        "alerts": alerts,
-        "groups": groups,
-        "repeats": {k: [[t, i] for t, i in log] for k, log in engine._logs.items() if log},
-        "held": sorted(engine._held),
+        "origin": state.origin,
+        "sites": dict(state.sites),
+        "series": [_series(s) for s in state.series],
+        "alerts": {key: _alert(a) for key, a in state.alerts.items()},
+        "groups": {
+            key: {"rule": g.rule, "site": g.site, "asset": g.asset, "group": g.group}
+            for key, g in state.groups.items()
+        },
+        "repeats": {key: [[t, i] for t, i in log] for key, log in state.repeats.items()},
+        "held": list(state.held),
         "composites": {
-            k: {ref: [firing, at] for ref, (firing, at) in m.items()}
-            for k, m in engine._members.items()
+            key: {ref: [firing, at] for ref, (firing, at) in members.items()}
+            for key, members in state.composites.items()
         },
     }
 
 
-def _alert(b: Binding) -> dict[str, Any]:
-    return {"rule": b.rule.id, "kind": str(b.rule.condition.kind), **b.state.to_dict()}
+def _series(s: SeriesState) -> dict[str, Any]:
+    evidence = s.evidence or {}
+    return {
+        "site": s.site,
+        "asset": s.asset,
+        "metric": s.metric,
+        "last_ts": _finite(s.last_ts),
+        "value": _finite(s.value),
+        "prev": _finite(s.prev),
+        "history": [[t, v] for t, v in s.history if math.isfinite(v)],
+        "evidence": {k: v for k, v in evidence.items() if isinstance(v, str) or math.isfinite(v)},
+    }
 
 
-def restore_engine(engine: Engine, data: Mapping[str, Any]) -> int:
+def _alert(a: AlertRecord) -> dict[str, Any]:
+    st = a.state
+    return {
+        "rule": a.rule,
+        "kind": a.kind,
+        "status": STATUS_NAMES[st.status],
+        "since": st.since,
+        "firing_since": st.firing_since,
+        "clear_since": st.clear_since,
+        "last_alarm": _finite(st.last_alarm),
+        "next_update": _finite(st.next_update),
+        "priority": st.priority,
+    }
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def decode(data: Mapping[str, Any]) -> EngineState | None:
+    """The state of a document, or None if it is not one this version reads."""
     if not isinstance(data, Mapping) or data.get("version") != VERSION:
-        return 0
-    origin = data.get("origin")
-    engine._origin = float(origin) if isinstance(origin, int | float) else None
-    sites = data.get("sites")
-    if isinstance(sites, dict):
-        engine._sites.update({str(k): float(v) for k, v in sites.items() if _num(v)})
-    bindings = _restore_series(engine, data.get("series"))
-    bindings.update(_restore_groups(engine, data))
-    restored = _restore_alerts(engine, data.get("alerts"), bindings)
-    engine._timed_next = engine._stale_next = -math.inf
-    held = data.get("held")
-    for key in held if isinstance(held, list) else []:
-        if key in engine._timed:
-            engine._held[key] = engine._timed[key]
-    return restored
+        return None
+    origin, alerts = data.get("origin"), _dict(data.get("alerts"))
+    return EngineState(
+        origin=float(origin) if isinstance(origin, int | float) else None,
+        sites={str(k): float(v) for k, v in _dict(data.get("sites")).items() if _num(v)},
+        series=tuple(_read_series(s) for s in _list(data.get("series")) if isinstance(s, dict)),
+        alerts={str(k): _read_alert(str(k), a) for k, a in alerts.items() if isinstance(a, dict)},
+        groups=_read_groups(_dict(data.get("groups"))),
+        repeats=_read_repeats(_dict(data.get("repeats"))),
+        held=tuple(key for key in _list(data.get("held")) if isinstance(key, str)),
+        composites=_read_composites(_dict(data.get("composites"))),
+    )
 
 
-def _restore_series(engine: Engine, items: Any) -> dict[str, Binding]:
-    out: dict[str, Binding] = {}
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        key = (str(item.get("site", "")), str(item.get("asset", "")), str(item.get("metric", "")))
-        s = engine._series.get(key) or engine._new_series(*key)
-        s.restore(item)
-        out.update({b.state.key: b for b in s.bindings})
-    return out
+def _read_groups(groups: dict[Any, Any]) -> dict[str, GroupState]:
+    fields = ("rule", "site", "asset", "group")
+    return {
+        str(key): GroupState(*(str(meta.get(f, "")) for f in fields))
+        for key, meta in groups.items()
+        if isinstance(meta, dict) and "rule" in meta
+    }
 
 
-def _restore_groups(engine: Engine, data: Mapping[str, Any]) -> dict[str, Binding]:
-    out: dict[str, Binding] = {}
-    groups = data.get("groups")
-    for key, meta in (groups if isinstance(groups, dict) else {}).items():
-        rule = engine._by_id.get(str(meta.get("rule"))) if isinstance(meta, dict) else None
-        if rule is None:
-            continue
-        b = engine._group_binding(
-            rule, str(meta.get("site", "")), str(meta.get("asset", "")), str(meta.get("group", ""))
+def _read_repeats(repeats: dict[Any, Any]) -> dict[str, tuple[tuple[float, str], ...]]:
+    return {
+        str(key): tuple((float(e[0]), str(e[1])) for e in log if _entry(e))
+        for key, log in repeats.items()
+        if isinstance(log, list)
+    }
+
+
+def _read_composites(composites: dict[Any, Any]) -> dict[str, dict[str, tuple[bool, float]]]:
+    return {
+        str(key): {str(ref): (bool(v[0]), float(v[1])) for ref, v in members.items() if _pair(v)}
+        for key, members in composites.items()
+        if isinstance(members, dict)
+    }
+
+
+def _read_series(item: dict[str, Any]) -> SeriesState:
+    history = [p for p in _list(item.get("history")) if _numbers(p)]
+    evidence = item.get("evidence")
+    return SeriesState(
+        site=str(item.get("site", "")),
+        asset=str(item.get("asset", "")),
+        metric=str(item.get("metric", "")),
+        last_ts=_float(item.get("last_ts"), -math.inf),
+        value=_float(item.get("value"), math.nan),
+        prev=_float(item.get("prev"), math.nan),
+        history=tuple((float(t), float(v)) for t, v in history),
+        evidence=MappingProxyType(
+            {str(k): v for k, v in evidence.items() if isinstance(v, str | int | float)}
         )
-        if b.state.key != key:
-            continue
-        out[key] = b
-        _restore_windows(engine, key, data)
-    return out
+        if isinstance(evidence, dict)
+        else None,
+    )
 
 
-def _restore_windows(engine: Engine, key: str, data: Mapping[str, Any]) -> None:
-    repeats, composites = data.get("repeats") or {}, data.get("composites") or {}
-    log = repeats.get(key) if isinstance(repeats, dict) else None
-    if isinstance(log, list):
-        engine._logs[key] = [(float(t), str(i)) for t, i in log if _num(t)]
-    members = composites.get(key) if isinstance(composites, dict) else None
-    if isinstance(members, dict):
-        engine._members[key] = {
-            str(ref): (bool(v[0]), float(v[1])) for ref, v in members.items() if _pair(v)
-        }
+def _read_alert(key: str, item: dict[str, Any]) -> AlertRecord:
+    clear, status = item.get("clear_since"), item.get("status")
+    priority = _float(item.get("priority"), 4.0)
+    state = AlertState(
+        key=key,
+        status=STATUS_NAMES.index(status) if status in STATUS_NAMES else INACTIVE,
+        since=_float(item.get("since"), 0.0),
+        firing_since=_float(item.get("firing_since"), 0.0),
+        clear_since=float(clear) if isinstance(clear, int | float) else None,
+        last_alarm=_float(item.get("last_alarm"), -math.inf),
+        next_update=_float(item.get("next_update"), math.inf),
+        priority=int(priority) if math.isfinite(priority) else 4,
+    )
+    rule, kind = item.get("rule"), item.get("kind")
+    return AlertRecord(rule if isinstance(rule, str) else "", str(kind or ""), state)
 
 
-def _restore_alerts(engine: Engine, alerts: Any, bindings: dict[str, Binding]) -> int:
-    restored = 0
-    for key, item in (alerts if isinstance(alerts, dict) else {}).items():
-        b = bindings.get(key)
-        if b is None or not isinstance(item, dict):
-            continue
-        if item.get("rule") != b.rule.id or item.get("kind") != str(b.rule.condition.kind):
-            continue
-        b.state = AlertState.from_dict(key, item)
-        if b.state.status != INACTIVE:
-            engine._timed[key] = b
-            if b.rule.condition.kind == "site_silent":
-                engine._track_site(b)
-            restored += 1
-    return restored
+def _dict(v: Any) -> dict[Any, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
+def _float(v: Any, default: float) -> float:
+    return float(v) if isinstance(v, int | float) else default
 
 
 def _num(v: Any) -> bool:
@@ -132,4 +171,15 @@ def _num(v: Any) -> bool:
 
 
 def _pair(v: Any) -> bool:
+    """A composite member: [firing, at]."""
     return isinstance(v, list) and len(v) == 2 and _num(v[1])
+
+
+def _entry(v: Any) -> bool:
+    """A repetition log entry: [ts, incident key]."""
+    return isinstance(v, list) and len(v) == 2 and _num(v[0])
+
+
+def _numbers(p: Any) -> bool:
+    """A history sample: [ts, value] (as the engine always read them: bools count)."""
+    return isinstance(p, list) and len(p) == 2 and all(isinstance(x, int | float) for x in p)

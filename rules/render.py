@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import MappingProxyType
 
 from gatewatch.core.assets import Asset
 from gatewatch.core.events import AlertEvent, EventKind, EventText, TicketPolicy
+from gatewatch.rules.context import Context
 from gatewatch.rules.durations import format_duration
 from gatewatch.rules.load import DERIVED_METRICS
 from gatewatch.rules.model import ClassPolicy, Kind, Rule
 from gatewatch.rules.series import Series
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """Everything an event says about where and what (no Python objects reach templates)."""
-
-    site: str
-    asset: Asset | None
-    asset_id: str = ""
-    metric: str | None = None
-    value: float | None = None
-    unit: str | None = None
-    threshold: float | None = None
-    trend_per_min: float | None = None
-    group: str = ""
-    count: int = 0
-    related: tuple[str, ...] = ()
-    evidence: Mapping[str, str | float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def fmt_number(x: float | None) -> str:

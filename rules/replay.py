@@ -7,10 +7,10 @@ exactly the engine production runs.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
-from operator import attrgetter, itemgetter, le
+from itertools import accumulate, chain, islice
+from operator import attrgetter, itemgetter
 from typing import Any, TypeAlias
 
 from gatewatch.core.events import AlertEvent
@@ -39,65 +39,12 @@ def replay(
     tick: float = 10.0,
     on_tick: Callable[[float], None] | None = None,
 ) -> list[AlertEvent]:
-    """Feed readings (sorted by ts) in batches between ticks every ``tick`` seconds."""
-    if tick <= 0:
-        raise ValueError("tick must be > 0")
-    feed: Callable[[list[Any]], list[AlertEvent]] = engine.process
-    stamp = attrgetter("ts")
-    if isinstance(readings, list):
-        stamps = list(map(stamp, readings))
-        if all(map(le, stamps, islice(stamps, 1, None))):
-            cuts = (start, until, tick)
-            return _replay_sorted(engine, feed, readings, stamps, cuts=cuts, on_tick=on_tick)
-    out: list[AlertEvent] = []
-    next_tick = start
-    batch: list[Any] = []
-    for r in readings:
-        ts = stamp(r)
-        if ts > until:
-            break
-        if ts > next_tick:
-            out += feed(batch)
-            batch = []
-            while ts > next_tick:
-                out += engine.tick(next_tick)
-                if on_tick is not None:
-                    on_tick(next_tick)
-                next_tick += tick
-        batch.append(r)
-    out += feed(batch)
-    while next_tick <= until:
-        out += engine.tick(next_tick)
-        next_tick += tick
-    return out
-
-
-def _replay_sorted(
-    engine: Engine,
-    feed: Callable[[list[Any]], list[AlertEvent]],
-    readings: list[Any],
-    stamps: list[float],
-    *,
-    cuts: tuple[float, float, float],
-    on_tick: Callable[[float], None] | None,
-) -> list[AlertEvent]:
-    """``replay`` of a sorted list: the same batches and ticks, cut by bisection
-    instead of a Python step per reading."""
-    (next_tick, until, tick), out = cuts, []
-    pos, end = 0, bisect_right(stamps, until)
-    while (cut := bisect_right(stamps, next_tick, pos, end)) < end:
-        out += feed(readings[pos:cut])
-        pos, ts = cut, stamps[cut]
-        while ts > next_tick:
-            out += engine.tick(next_tick)
-            if on_tick is not None:
-                on_tick(next_tick)
-            next_tick += tick
-    out += feed(readings[pos:end])
-    while next_tick <= until:
-        out += engine.tick(next_tick)
-        next_tick += tick
-    return out
+    """Feed readings (in time order) to ``engine.process`` in batches between ticks every
+    ``tick`` seconds from ``start`` to ``until``; a reading later than ``until`` ends the
+    replay. A reading older than one before it joins the batch it comes in, as it would
+    in the daemon. ``on_tick`` sees every tick, up to ``until``."""
+    chunks = [readings] if isinstance(readings, list) else _chunks(iter(readings))
+    return _Clock(engine, engine.process, start, tick, on_tick).run(chunks, _TS, until)
 
 
 def replay_history(
@@ -109,58 +56,83 @@ def replay_history(
     tick: float = 10.0,
     on_tick: Callable[[float], None] | None = None,
 ) -> list[AlertEvent]:
-    """``replay`` of stored history: the same batches and ticks, cut per chunk by
-    bisection; the rows after a chunk's last tick wait for the next chunk."""
-    if tick <= 0:
-        raise ValueError("tick must be > 0")
-    names, out = history.names, list[AlertEvent]()
-    clock = _Clock(engine, start, tick, on_tick)
-    carry: list[KeyedRow] = []
-    for chunk in history.chunks:
-        rows = carry + chunk if carry else chunk
-        stamps = list(map(_STAMP, rows))
-        end = bisect_right(stamps, until)
-        pos = clock.cut(rows, stamps, end, lambda batch: engine.process_keyed(batch, names), out)
-        carry = rows[pos:end]
-        if end < len(rows):
-            break
-    out += engine.process_keyed(carry, names)
-    clock.run_until(until, out)
-    return out
+    """``replay`` of stored history (``engine.process_keyed``): the same batches and ticks,
+    whatever the chunks."""
+    names = history.names
+
+    def feed(rows: list[KeyedRow]) -> list[AlertEvent]:
+        return engine.process_keyed(rows, names)
+
+    return _Clock(engine, feed, start, tick, on_tick).run(history.chunks, _STAMP, until)
 
 
+Feed = Callable[[list[Any]], list[AlertEvent]]
+_TS = attrgetter("ts")
 _STAMP = itemgetter(1)
+CHUNK = 4096  # readings taken from an iterator at a time
+
+
+def _chunks(readings: Iterator[Any]) -> Iterator[list[Any]]:
+    while chunk := list(islice(readings, CHUNK)):
+        yield chunk
 
 
 class _Clock:
-    """The tick schedule of a replay: ticks at start, start + tick, ... as event time passes."""
+    """The one tick loop of every replay: ticks at start, start + tick, ... as event time
+    passes, and between two ticks one batch of what came in. A tick before the engine's
+    next wakeup would change nothing and is skipped; ``on_tick`` still sees it."""
 
     def __init__(
-        self, engine: Engine, start: float, tick: float, on_tick: Callable[[float], None] | None
-    ) -> None:
-        self.engine, self.next, self.tick, self.on_tick = engine, start, tick, on_tick
-
-    def cut(
         self,
-        rows: list[KeyedRow],
-        stamps: list[float],
-        end: int,
-        feed: Callable[[list[KeyedRow]], list[AlertEvent]],
-        out: list[AlertEvent],
-    ) -> int:
-        """Feed rows[:end] batch by batch up to the last tick they pass; return where the
-        unfed rest (all at or before the next tick) begins."""
+        engine: Engine,
+        feed: Feed,
+        start: float,
+        tick: float,
+        on_tick: Callable[[float], None] | None,
+    ) -> None:
+        if tick <= 0:
+            raise ValueError("tick must be > 0")
+        self.engine, self.feed, self.on_tick = engine, feed, on_tick
+        self.next, self.tick = start, tick
+        self.out: list[AlertEvent] = []
+        self.batch: list[list[Any]] = []  # the rows since the last tick, in pieces
+
+    def run(
+        self, chunks: Iterable[list[Any]], stamp: Callable[[Any], float], until: float
+    ) -> list[AlertEvent]:
+        """Feed the rows of ``chunks`` (``stamp`` gives a row's time) up to ``until``,
+        then tick up to ``until``."""
+        for rows in chunks:
+            stamps = _times(list(map(stamp, rows)))
+            end = bisect_right(stamps, until)
+            pos = self.cut(rows, stamps, end)
+            self.batch.append(rows[pos:end] if pos or end < len(rows) else rows)
+            if end < len(rows):
+                break
+        self.flush()
+        self.run_until(until)
+        return self.out
+
+    def cut(self, rows: list[Any], stamps: list[float], end: int) -> int:
+        """Feed the batch and rows[:end] up to the last tick they pass; return where the
+        rest (all at or before the next tick) begins."""
         pos = 0
         while (cut := bisect_right(stamps, self.next, pos, end)) < end:
-            out += feed(rows[pos:cut])
+            self.batch.append(rows[pos:cut])
+            self.flush()
             pos = cut
-            self.run_until(stamps[cut], out, inclusive=False)
+            self.run_until(stamps[cut], inclusive=False)
         return pos
 
-    def run_until(self, t: float, out: list[AlertEvent], *, inclusive: bool = True) -> None:
-        """The ticks before ``t`` (and at ``t`` if inclusive). A tick before the engine's
-        next wakeup would change nothing and is skipped; ``on_tick`` still sees it."""
-        engine, on_tick, wake = self.engine, self.on_tick, self.engine.next_wakeup()
+    def flush(self) -> None:
+        batch = self.batch
+        self.out += self.feed(batch[0] if len(batch) == 1 else list(chain.from_iterable(batch)))
+        batch.clear()
+
+    def run_until(self, t: float, *, inclusive: bool = True) -> None:
+        """The ticks before ``t`` (and at ``t`` if inclusive)."""
+        engine, on_tick, out = self.engine, self.on_tick, self.out
+        wake = engine.next_wakeup()
         while self.next < t or (inclusive and self.next == t):
             if self.next >= wake:
                 out += engine.tick(self.next)
@@ -168,3 +140,9 @@ class _Clock:
             if on_tick is not None:
                 on_tick(self.next)
             self.next += self.tick
+
+
+def _times(stamps: list[float]) -> list[float]:
+    """The times to cut batches by: each row's, or the latest so far where rows are out
+    of order (a row earlier than the next tick never starts a batch)."""
+    return stamps if stamps == sorted(stamps) else list(accumulate(stamps, max))

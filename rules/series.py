@@ -1,4 +1,5 @@
-"""What the engine remembers about one series: last values and a short history."""
+"""What the engine remembers about one series (last values and a short history), and
+the alert instances bound to a series, a site or a group (``Binding``)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import Final
 
 from gatewatch.core.assets import Asset
+from gatewatch.rules.context import Context
+from gatewatch.rules.machine import AlertState
+from gatewatch.rules.model import Kind, Rule
+from gatewatch.rules.snapshot import SeriesState
 
-if TYPE_CHECKING:
-    from gatewatch.rules.engine import Binding
-
-TRIM_AT = 256  # samples kept before old ones are dropped
+TRIM_AT: Final = 256  # samples kept before old ones are dropped
 
 
 class Series:
@@ -74,43 +76,97 @@ class Series:
         span = ts[-1] - ts[i]
         return (self.vals[-1] - self.vals[i]) * 60.0 / span if span > 0 else math.nan
 
-    def export(self) -> dict[str, object]:
+    def snapshot(self) -> SeriesState:
+        """The last values and the history the bound rules need (``keep``)."""
         cut = max(0, bisect_right(self.ts, self.last_ts - self.keep) - 1)
-        return {
-            "site": self.site,
-            "asset": self.asset_id,
-            "metric": self.metric,
-            "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
-            "value": self.value if math.isfinite(self.value) else None,
-            "prev": self.prev if math.isfinite(self.prev) else None,
-            "history": [
-                [t, v]
-                for t, v in zip(self.ts[cut:], self.vals[cut:], strict=True)
-                if math.isfinite(v)  # JSON has no inf (days_to_zone_c = never)
-            ],
-            "evidence": {
-                k: v for k, v in self.evidence.items() if isinstance(v, str) or math.isfinite(v)
-            },
-        }
+        history = tuple(zip(self.ts[cut:], self.vals[cut:], strict=True))
+        evidence = MappingProxyType(dict(self.evidence))
+        return SeriesState(
+            self.site, self.asset_id, self.metric, self.last_ts, self.value, self.prev,
+            history, evidence,
+        )  # fmt: skip
 
-    def restore(self, data: Mapping[str, object]) -> None:
-        self.last_ts = _num(data.get("last_ts"), -math.inf)
-        self.value = _num(data.get("value"), math.nan)
-        self.prev = _num(data.get("prev"), math.nan)
-        history = data.get("history")
-        pairs = [p for p in history if _pair(p)] if isinstance(history, list) else []
-        self.ts = [float(p[0]) for p in pairs]
-        self.vals = [float(p[1]) for p in pairs]
-        evidence = data.get("evidence")
-        if isinstance(evidence, dict):
-            self.evidence = MappingProxyType(
-                {str(k): v for k, v in evidence.items() if isinstance(v, str | int | float)}
-            )
+    def resume(self, saved: SeriesState) -> None:
+        self.last_ts, self.value, self.prev = saved.last_ts, saved.value, saved.prev
+        self.ts = [t for t, _ in saved.history]
+        self.vals = [v for _, v in saved.history]
+        if saved.evidence is not None:
+            self.evidence = MappingProxyType(dict(saved.evidence))
 
 
-def _num(value: object, default: float) -> float:
-    return float(value) if isinstance(value, int | float) else default
+Judge = Callable[[Series], int]
 
 
-def _pair(p: object) -> bool:
-    return isinstance(p, list) and len(p) == 2 and all(isinstance(x, int | float) for x in p)
+class Binding:
+    """One alert instance: a rule on a series, a site or a group."""
+
+    __slots__ = ("asset", "asset_id", "ctx", "group", "judge", "rule", "series", "site", "state")
+
+    def __init__(
+        self,
+        rule: Rule,
+        key: str,
+        *,
+        judge: Judge | None = None,
+        series: Series | None = None,
+        site: str = "",
+        asset_id: str = "",
+        asset: Asset | None = None,
+        group: str = "",
+    ) -> None:
+        self.rule, self.state, self.judge, self.series = rule, AlertState(key), judge, series
+        self.site, self.asset_id, self.asset, self.group = site, asset_id, asset, group
+        self.ctx: Context | None = None
+
+    def context(self) -> Context:
+        s = self.series
+        if s is None:
+            return self.ctx or Context(self.site, self.asset, self.asset_id, group=self.group)
+        value, threshold, trend = self.measures(s)
+        return Context(
+            site=s.site,
+            asset=s.asset,
+            asset_id=s.asset_id,
+            metric=s.metric,
+            value=value,
+            unit=s.unit,
+            threshold=threshold,
+            trend_per_min=trend,
+            evidence=s.evidence,
+        )
+
+    def measures(self, s: Series) -> tuple[float | None, float | None, float | None]:
+        """The series' value, the limit it crossed and its trend per minute, for tickets."""
+        cond = self.rule.condition
+        rate, value = s.rate(cond.window), s.value
+        threshold = (
+            cond.band.threshold(rate if cond.kind == Kind.RATE else value) if cond.band else None
+        )
+        finite = math.isfinite
+        return (value if finite(value) else None), threshold, (rate if finite(rate) else None)
+
+
+class SiteTimes:
+    """The time of the last reading of each site heard from. ``advance`` is on the hot
+    path: readings come in runs of one site, so it keeps the last site's time at hand
+    (every write goes through this class, so that copy is never stale)."""
+
+    __slots__ = ("_site", "_t", "times")
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}  # to read; write with advance and update
+        self._site: str | None = None
+        self._t = -math.inf
+
+    def advance(self, site: str, t: float) -> bool:
+        """A reading of ``site`` at ``t``: True if it is the site's latest yet."""
+        if site != self._site:
+            self._site, self._t = site, self.times.get(site, -math.inf)
+        if self._t < t:
+            self.times[site] = self._t = t
+            return True
+        return False
+
+    def update(self, times: Mapping[str, float]) -> None:
+        self.times.update(times)
+        self._site = None

@@ -1,4 +1,6 @@
-"""replay's sorted-list path (bisection) gives exactly what the per-reading loop gives."""
+"""replay and replay_history, one tick loop over batches cut by bisection, give exactly
+what a loop of one reading at a time with a tick at every interval gives: sorted or
+not, from a list, an iterator or stored history in chunks of any size."""
 
 from __future__ import annotations
 
@@ -28,22 +30,45 @@ def sample(step: float) -> list[Reading]:
     return [r for i, r in enumerate(data) if (i // 2000) % 3 != 1]
 
 
-def test_sorted_list_equals_iterator_with_ties_and_gaps() -> None:
+def one_at_a_time(
+    data: list[Reading], start: float, until: float
+) -> tuple[list[AlertEvent], list[float]]:
+    """The reference: each reading alone, every tick before it first, up to ``until``."""
+    engine = Engine(W.rules, W.assets, default_site="hq")
+    out, clock, ticks = [], start, []
+    for r in data:
+        if r.ts > until:
+            break
+        while clock < r.ts:
+            out += engine.tick(clock)
+            ticks.append(clock)
+            clock += 10.0
+        out += engine.process([r])
+    while clock <= until:
+        out += engine.tick(clock)
+        ticks.append(clock)
+        clock += 10.0
+    return out, ticks
+
+
+def test_a_list_and_an_iterator_equal_one_reading_at_a_time_with_ties_and_gaps() -> None:
     data = sample(2.5)
     start, until = data[0].ts - 15.0, data[-1].ts - 7.5  # the tail after until is dropped
-    fast, fast_ticks = run(data, start, until)
-    slow, slow_ticks = run(iter(data), start, until)
-    assert fast == slow
-    assert fast_ticks == slow_ticks
-    assert any(e.rule_id == "r3" for e in fast)  # the stale rule fired in a gap
+    expected = one_at_a_time(data, start, until)
+    assert run(data, start, until) == expected
+    assert run(iter(data), start, until) == expected  # taken in chunks
+    assert any(e.rule_id == "r3" for e in expected[0])  # the stale rule fired in a gap
 
 
-def test_unsorted_list_takes_the_reading_loop() -> None:
+def test_readings_out_of_order_join_the_batch_they_come_in() -> None:
     data = sample(0.5)
     data[100], data[101] = data[101], data[100]
+    data[5000], data[5040] = data[5040], data[5000]  # 20 s apart: across two ticks
     start, until = data[0].ts, data[-1].ts + 30.0
-    assert run(data, start, until) == run(iter(data), start, until)
-    assert run(data, start, until)[0]  # something happened
+    expected = one_at_a_time(data, start, until)
+    assert run(data, start, until) == expected
+    assert run(iter(data), start, until) == expected
+    assert expected[0]  # something happened
 
 
 def history(data: list[Reading], chunk: int) -> History:
@@ -68,9 +93,9 @@ def test_stored_history_in_chunks_equals_the_reading_loop(chunk: int) -> None:
     keyed = replay_history(
         engine, history(data, chunk), start=start, until=until, tick=10.0, on_tick=ticks.append
     )
-    events, loop_ticks = run(iter(data), start, until)
+    events, loop_ticks = one_at_a_time(data, start, until)
     assert keyed == events
-    assert ticks[: len(loop_ticks)] == loop_ticks  # and then the ticks up to until
+    assert ticks == loop_ticks
     assert engine.stats["readings"] == sum(r.ts <= until for r in data)
     assert len(keyed) > 20 and any(e.rule_id == "r3" for e in keyed)
     assert any(e.site == "annex" for e in keyed)
@@ -82,16 +107,6 @@ def test_batches_of_two_sites_equal_one_reading_at_a_time() -> None:
         for i, r in enumerate(sample(2.5))
     ]
     start, until = data[0].ts - 10.0, data[-1].ts + 900.0  # annex goes silent first: stale
-    batched, _ = run(data, start, until)
-    single = Engine(W.rules, W.assets, default_site="hq")
-    alone, clock = [], start
-    for r in data:
-        while clock < r.ts:
-            alone += single.tick(clock)
-            clock += 10.0
-        alone += single.process([r])
-    while clock <= until:
-        alone += single.tick(clock)
-        clock += 10.0
-    assert batched == alone
+    alone, _ = one_at_a_time(data, start, until)
+    assert run(data, start, until)[0] == alone
     assert any(e.site == "annex" for e in alone) and any(e.site == "hq" for e in alone)

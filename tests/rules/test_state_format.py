@@ -21,6 +21,7 @@ from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.load import load_rules
+from gatewatch.rules.persist import decode, encode
 from gatewatch.rules.silence import Match, Silence
 from rulehelpers import ASSETS, CONFIG
 
@@ -117,6 +118,25 @@ def test_the_restored_engine_goes_on_as_the_old_one_did() -> None:
     e, _ = restored()
     assert facts(continuation(e)) == saved["continuation"]
     assert json.loads(json.dumps(e.export_state())) == saved["final"]
+
+
+def test_the_codec_writes_back_what_it_read() -> None:
+    doc = json.loads(FIXTURE.read_text())["state"]
+    state = decode(doc)
+    assert state is not None and encode(state) == doc
+    assert decode({**doc, "version": 2}) is None
+
+
+def test_a_snapshot_is_a_value_the_engine_no_longer_touches() -> None:
+    saved = json.loads(FIXTURE.read_text())
+    e, _ = restored()
+    before = e.snapshot()
+    continuation(e)
+    assert encode(before) == saved["state"] != e.export_state()
+    again = fresh()
+    assert again.resume(before) == saved["restored"]
+    assert facts(continuation(again)) == saved["continuation"]
+    assert encode(before) == saved["state"]
 
 
 def test_the_document_uses_every_part_of_the_format() -> None:

@@ -1,5 +1,6 @@
-"""The backtest's clock skips the ticks before ``Engine.next_wakeup``: the events, the
-final state and the ticks ``on_tick`` sees equal those of ticking every interval.
+"""The replay clock skips the ticks before ``Engine.next_wakeup``: the events, the final
+state and the ticks ``on_tick`` sees equal those of ticking every interval, for stored
+history (``replay_history``) and for readings (``replay``) alike.
 
 Every kind of rule is in play (the shipped rules: thresholds with for, clear_for and
 keep_firing_for, state expressions, rate, stale, a whole site going silent,
@@ -14,10 +15,11 @@ import dataclasses
 import math
 
 from gatewatch.core.events import AlertEvent
+from gatewatch.core.reading import Reading
 from gatewatch.rules.engine import Engine, _before
 from gatewatch.rules.load import load_rules
 from gatewatch.rules.model import RuleSet
-from gatewatch.rules.replay import History, replay_history
+from gatewatch.rules.replay import History, replay, replay_history
 from gatewatch.rules.silence import Match, Silence
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,6 +132,12 @@ def test_skipped_ticks_change_nothing(
     assert events == expected
     assert ticks == expected_ticks
     assert skipping.export_state() == reference.export_state()
+    live, live_ticks = engine(silenced, rules), list[float]()
+    readings = [Reading(*SERIES[key][:3], ts, value) for key, ts, value in rows]
+    events = replay(live, readings, start=T0, until=until, tick=tick, on_tick=live_ticks.append)
+    assert events == expected
+    assert live_ticks == expected_ticks
+    assert live.export_state() == reference.export_state()
 
 
 def test_the_scenario_exercises_every_wakeup() -> None:
