@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.events import AlertEvent, EventKind
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.model import RuleSet
 from gatewatch.rules.replay import History, replay_history
 
 

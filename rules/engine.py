@@ -27,17 +27,7 @@ from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.rules.context import Context
-from gatewatch.rules.machine import (
-    FIRING,
-    INACTIVE,
-    STATUS_NAMES,
-    Transition,
-    advance,
-    next_due,
-    quiet_step,
-    step,
-)
-from gatewatch.rules.model import (
+from gatewatch.rules.language.model import (
     ALARM,
     CLEAR,
     HOLD,
@@ -48,10 +38,20 @@ from gatewatch.rules.model import (
     Rule,
     RuleSet,
 )
+from gatewatch.rules.language.silence import Mute
+from gatewatch.rules.machine import (
+    FIRING,
+    INACTIVE,
+    STATUS_NAMES,
+    Transition,
+    advance,
+    next_due,
+    quiet_step,
+    step,
+)
 from gatewatch.rules.persist import decode, encode
 from gatewatch.rules.render import build_event, effective, series_event
 from gatewatch.rules.series import TRIM_AT, Binding, Judge, Series, SiteTimes
-from gatewatch.rules.silence import Mute
 from gatewatch.rules.snapshot import AlertRecord, EngineState, GroupState
 
 YES: int = ALARM

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from gatewatch.core.events import EventKind
-from gatewatch.rules.model import ALARM, CLEAR, HOLD, Rule
+from gatewatch.rules.language.model import ALARM, CLEAR, HOLD, Rule
 
 INACTIVE: Final = 0  # Final: compiled code inlines them
 PENDING: Final = 1

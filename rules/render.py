@@ -11,9 +11,9 @@ from types import MappingProxyType
 from gatewatch.core.assets import Asset
 from gatewatch.core.events import AlertEvent, EventKind, EventText, TicketPolicy
 from gatewatch.rules.context import Context
-from gatewatch.rules.durations import format_duration
-from gatewatch.rules.load import DERIVED_METRICS
-from gatewatch.rules.model import ClassPolicy, Kind, Rule
+from gatewatch.rules.language.durations import format_duration
+from gatewatch.rules.language.load import DERIVED_METRICS
+from gatewatch.rules.language.model import ClassPolicy, Kind, Rule
 from gatewatch.rules.series import Series
 
 

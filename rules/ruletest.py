@@ -32,9 +32,9 @@ from gatewatch.core.events import AlertEvent, EventKind
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import LocDict, LocList, Problem, Section, parse_yaml
-from gatewatch.rules.durations import DurationError, format_duration, parse_duration
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.durations import DurationError, format_duration, parse_duration
+from gatewatch.rules.language.model import RuleSet
 from gatewatch.rules.replay import Sample, replay
 
 DEFAULT_START = "2026-01-05T08:00:00Z"

@@ -11,8 +11,8 @@ from typing import Final
 
 from gatewatch.core.assets import Asset
 from gatewatch.rules.context import Context
+from gatewatch.rules.language.model import Kind, Rule
 from gatewatch.rules.machine import AlertState
-from gatewatch.rules.model import Kind, Rule
 from gatewatch.rules.snapshot import SeriesState
 
 TRIM_AT: Final = 256  # samples kept before old ones are dropped

@@ -47,14 +47,6 @@ def _allowed() -> dict[str, set[str]]:
 
 
 ALLOWED = _allowed()
-# Still to untie (issue 14, open): Engine's state export/restore (persist) and the
-# series/render helpers reach back into engine through function-level and TYPE_CHECKING
-# imports. Listed so that it cannot grow and no other circle can appear; delete the
-# entry when it is gone (test_the_known_circle_is_still_there says so).
-KNOWN_CYCLES = (
-    ["gatewatch.rules.engine", "gatewatch.rules.persist", "gatewatch.rules.render",
-     "gatewatch.rules.series"],
-)  # fmt: skip
 
 
 def modules() -> dict[str, Path]:
@@ -175,13 +167,7 @@ def test_no_room_imports_one_it_may_not() -> None:
 
 
 def test_no_import_circle_anywhere() -> None:
-    assert [c for c in cycles(graph()) if c not in KNOWN_CYCLES] == []
-
-
-def test_the_known_circle_is_still_there() -> None:
-    """Once a listed circle is untied, remove it from KNOWN_CYCLES so it cannot return."""
-    found = cycles(graph())
-    assert [c for c in KNOWN_CYCLES if c not in found] == []
+    assert cycles(graph()) == []
 
 
 def test_a_shared_value_has_one_home() -> None:
@@ -194,7 +180,7 @@ def test_a_shared_value_has_one_home() -> None:
         ("gatewatch.sensors.store.influx", "gatewatch.daemon.config.load"),  # issue 14
         ("gatewatch.ticketing_client.render", "gatewatch.sensors.decode"),  # issue 14
         ("gatewatch.rules.engine", "gatewatch.anomaly.pipeline"),
-        ("gatewatch.core.events", "gatewatch.rules.model"),
+        ("gatewatch.core.events", "gatewatch.rules.language.model"),
         ("gatewatch.anomaly.wear.tracker", "gatewatch.anomaly.benchmark.evaluate"),
         ("gatewatch.daemon.ops.metrics", "gatewatch.daemon.run.pipeline"),
         ("gatewatch.daemon.run.pipeline", "gatewatch.daemon.commands.main"),

@@ -27,8 +27,8 @@ from gatewatch.daemon.offline.backtest import read_history
 from gatewatch.daemon.ops.native import describe, native_build
 from gatewatch.rules.backtest import backtest
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.load import load_rules
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.load import load_rules
+from gatewatch.rules.language.model import RuleSet
 from gatewatch.rules.replay import replay
 from gatewatch.sensors.store.sqlite import SqliteStore
 

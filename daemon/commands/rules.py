@@ -19,7 +19,7 @@ from gatewatch.daemon.config.rulefiles import (
     rule_paths,
 )
 from gatewatch.daemon.offline.backtest import build_report, format_report, parse_time, replay_stored
-from gatewatch.rules.durations import DurationError
+from gatewatch.rules.language.durations import DurationError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -112,7 +112,7 @@ def _check(paths: list[Path], assets_path: Path | None, *, as_json: bool) -> int
 
 
 def _schema(output: Path | None) -> int:
-    from gatewatch.rules.schema import SCHEMAS, rule_schema
+    from gatewatch.rules.language.schema import SCHEMAS, rule_schema
 
     if output is None:
         print(json.dumps(rule_schema(), indent=2))

@@ -12,7 +12,7 @@ from typing import Any
 
 from gatewatch.daemon.offline.backtest import parse_time
 from gatewatch.daemon.state.silences import SilenceError, SilenceStore, parse_match
-from gatewatch.rules.durations import DurationError, format_duration, parse_duration
+from gatewatch.rules.language.durations import DurationError, format_duration, parse_duration
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 

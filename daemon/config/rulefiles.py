@@ -9,8 +9,8 @@ from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.yamlsource import ConfigError, Problem
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.files import read_text
-from gatewatch.rules.load import load_rules
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.load import load_rules
+from gatewatch.rules.language.model import RuleSet
 
 
 def rule_paths(paths: Iterable[Path]) -> list[Path]:

@@ -15,9 +15,9 @@ from gatewatch.core.assets import AssetRegistry
 from gatewatch.daemon.offline.history_prefetch import prefetched_rows
 from gatewatch.daemon.offline.history_windows import windowed_rows
 from gatewatch.rules.backtest import Summary, backtest
-from gatewatch.rules.durations import format_duration, parse_duration
 from gatewatch.rules.engine import KeyedRow
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.durations import format_duration, parse_duration
+from gatewatch.rules.language.model import RuleSet
 from gatewatch.rules.replay import History
 
 _RELATIVE = re.compile(r"^-(.+)$")

@@ -86,7 +86,7 @@ def _stale(module: str, binary: Path, built_hash: str | None) -> str:
 
 def _changed_inputs(root: Path, inputs: dict[str, str]) -> list[str]:
     """A module the binaries were compiled against changed: its types or Final constants
-    may be compiled into them (rules/model.py's ALARM, a field's type)."""
+    may be compiled into them (rules/language/model.py's ALARM, a field's type)."""
     return [
         f"the compiled modules were built against another {name}: {REBUILD}"
         for name, digest in sorted(inputs.items())

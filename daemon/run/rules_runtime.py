@@ -34,7 +34,7 @@ from gatewatch.daemon.run.rules_reload import ReloadResult, RuleReloader
 from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, save_engine_state
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.silence import Mute, parse_silences
+from gatewatch.rules.language.silence import Mute, parse_silences
 from gatewatch.ticketing_client.service import EventOutbox
 
 log = structlog.get_logger("gatewatch.rules")

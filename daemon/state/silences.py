@@ -1,6 +1,6 @@
 """Silences added from the command line, kept in the state database with a change log.
 
-The daemon merges these with silences.yaml (rules/silence.py) and hands the
+The daemon merges these with silences.yaml (rules/language/silence.py) and hands the
 active ones to ``Engine.set_silences``.
 """
 
@@ -13,7 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatewatch.rules.silence import MATCH_KEYS, Match, Silence
+from gatewatch.rules.language.silence import MATCH_KEYS, Match, Silence
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS silences (

@@ -16,10 +16,10 @@ from gatewatch.daemon.offline.ruletests import load_test_file
 from gatewatch.rules import render
 from gatewatch.rules.backtest import backtest
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.model import RuleSet
+from gatewatch.rules.language.template import Template
 from gatewatch.rules.replay import History, replay
 from gatewatch.rules.series import Binding
-from gatewatch.rules.template import Template
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 TEST_FILES = sorted((CONFIG / "rules" / "tests").glob("*.yaml"))

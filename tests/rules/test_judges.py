@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from gatewatch.rules.engine import make_judge
-from gatewatch.rules.model import Band, Condition, Kind
+from gatewatch.rules.language.model import Band, Condition, Kind
 from gatewatch.rules.series import Series
 from hypothesis import given
 from hypothesis import strategies as st

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 from gatewatch.core.yamlsource import ConfigError
-from gatewatch.rules.load import load_rules
+from gatewatch.rules.language.load import load_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rulehelpers import ASSETS, CONFIG

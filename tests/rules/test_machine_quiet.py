@@ -6,8 +6,8 @@ import copy
 import dataclasses
 
 from gatewatch.core.events import TicketPolicy
+from gatewatch.rules.language.model import ALARM, CLEAR, HOLD
 from gatewatch.rules.machine import FIRING, PENDING, AlertState, quiet_step, step
-from gatewatch.rules.model import ALARM, CLEAR, HOLD
 from hypothesis import given
 from hypothesis import strategies as st
 from rulehelpers import ruleset

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from gatewatch.core.yamlsource import ConfigError
-from gatewatch.rules.silence import parse_silences
+from gatewatch.rules.language.silence import parse_silences
 from rulehelpers import engine, r
 
 RULES = """

@@ -12,7 +12,7 @@ from gatewatch.daemon.commands.main import main
 from gatewatch.daemon.config.load import load_config
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.load import load_rules
+from gatewatch.rules.language.load import load_rules
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 

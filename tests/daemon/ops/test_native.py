@@ -126,10 +126,12 @@ def test_editing_a_compiled_source_is_caught_on_the_real_build(tmp_path: Path) -
     assert problems[0].startswith("gatewatch.rules.machine: machine.cpython")
     assert problems[1].startswith("the compiled modules were built against another rules/machine")
     shutil.copy(rules / "machine.py", copy / "machine.py")
-    with (tmp_path / "rules" / "model.py").open("a") as source:
+    with (tmp_path / "rules" / "language" / "model.py").open("a") as source:
         source.write("# not compiled, but the compiled modules use its types\n")
     (problem,) = check_folder(copy, "gatewatch.rules").problems
-    assert problem.startswith("the compiled modules were built against another rules/model.py")
+    assert problem.startswith(
+        "the compiled modules were built against another rules/language/model.py"
+    )
 
 
 def test_the_command_prints_the_state() -> None:

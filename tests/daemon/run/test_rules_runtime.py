@@ -8,7 +8,7 @@ from pathlib import Path
 from gatewatch.core.reading import Reading
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
-from gatewatch.rules.silence import Match
+from gatewatch.rules.language.silence import Match
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 RULES = """

@@ -9,7 +9,7 @@ from gatewatch.core.reading import Reading
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, save_engine_state
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.load import load_rules
+from gatewatch.rules.language.load import load_rules
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 RULES = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from gatewatch.rules.expr import ExprError, compile_expression
+from gatewatch.rules.language.expr import ExprError, compile_expression
 
 NAMES = ("value", "prev")
 

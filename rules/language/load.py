@@ -26,9 +26,9 @@ from gatewatch.core.yamlsource import (
     Section,
     parse_yaml,
 )
-from gatewatch.rules.durations import DurationError, parse_duration
-from gatewatch.rules.expr import ExprError, Expression, Getter, compile_expression
-from gatewatch.rules.model import (
+from gatewatch.rules.language.durations import DurationError, parse_duration
+from gatewatch.rules.language.expr import ExprError, Expression, Getter, compile_expression
+from gatewatch.rules.language.model import (
     DEFAULT_CLASS_POLICIES,
     DEFAULT_WINDOW,
     GROUP_FIELDS,
@@ -41,8 +41,8 @@ from gatewatch.rules.model import (
     RuleSet,
     Selector,
 )
-from gatewatch.rules.silence import parse_schedule
-from gatewatch.rules.template import Template, TemplateError, parse_template
+from gatewatch.rules.language.silence import parse_schedule
+from gatewatch.rules.language.template import Template, TemplateError, parse_template
 
 EXPR_NAMES = ("value", "prev", "delta", "rate")
 DERIVED_METRICS = (ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D)

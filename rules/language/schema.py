@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from gatewatch.core.assets import KNOWN_CLASSES
-from gatewatch.rules.load import RULE_KEYS
-from gatewatch.rules.model import GROUP_FIELDS
-from gatewatch.rules.silence import DAYS, MATCH_KEYS
-from gatewatch.rules.template import FIELDS
+from gatewatch.rules.language.load import RULE_KEYS
+from gatewatch.rules.language.model import GROUP_FIELDS
+from gatewatch.rules.language.silence import DAYS, MATCH_KEYS
+from gatewatch.rules.language.template import FIELDS
 
 DURATION: dict[str, Any] = {
     "description": "a duration: 30s, 5m, 1h30m, 7d, or seconds",

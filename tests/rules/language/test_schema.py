@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from gatewatch.rules.schema import SCHEMAS
+from gatewatch.rules.language.schema import SCHEMAS
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
+CONFIG = Path(__file__).resolve().parents[3] / "config"
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -50,7 +50,7 @@ def test_shipped_assets_validate() -> None:
 
 
 def test_silences_example_validates() -> None:
-    from gatewatch.rules import silence
+    from gatewatch.rules.language import silence
 
     doc = yaml.safe_load(
         silence.__doc__.split("silences.yaml (parsed here", 1)[1].split(":\n", 1)[1]

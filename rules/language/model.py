@@ -1,4 +1,4 @@
-"""Typed rules, as parsed from config/rules/*.yaml (see rules/load.py)."""
+"""Typed rules, as parsed from config/rules/*.yaml (see rules/language/load.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Final
 from gatewatch.core.assets import Asset
 from gatewatch.core.events import Escalation, TicketPolicy
 from gatewatch.core.yamlsource import Location
-from gatewatch.rules.expr import Expression
-from gatewatch.rules.silence import Window
-from gatewatch.rules.template import Template
+from gatewatch.rules.language.expr import Expression
+from gatewatch.rules.language.silence import Window
+from gatewatch.rules.language.template import Template
 
 # verdicts: condition met / in the hysteresis band / cleared (Final: compiled code inlines them)
 ALARM: Final = 1

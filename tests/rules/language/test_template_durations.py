@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gatewatch.rules.durations import DurationError, format_duration, parse_duration
-from gatewatch.rules.template import TemplateError, parse_template
+from gatewatch.rules.language.durations import DurationError, format_duration, parse_duration
+from gatewatch.rules.language.template import TemplateError, parse_template
 
 
 @pytest.mark.parametrize(
