@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from gatewatch.ticketing_client.adapters import (
     check_options,
 )
 from gatewatch.ticketing_client.adapters.base import Adapter
+from gatewatch.ticketing_client.outbox import Ack
 from gatewatch.ticketing_client.retry import RetryPolicy
 from gatewatch.ticketing_client.worker import Worker
 
@@ -116,10 +117,19 @@ def build_worker(
     conn: sqlite3.Connection,
     lock: threading.Lock,
     env: Mapping[str, str] | None = None,
+    *,
+    ack_observers: Sequence[Callable[[Ack], None]] = (),
 ) -> Worker:
     """The worker for the configured backend, sharing the process's state connection."""
     ctx = AdapterContext(
         conn, lock=lock, env=dict(os.environ if env is None else env), base_dir=settings.base_dir
     )
     adapter: Adapter = build_adapter(settings.backend, settings.options, ctx)
-    return Worker(conn, adapter, lock=lock, concurrency=settings.concurrency, retry=settings.retry)
+    return Worker(
+        conn,
+        adapter,
+        lock=lock,
+        concurrency=settings.concurrency,
+        retry=settings.retry,
+        ack_observers=ack_observers,
+    )

@@ -14,7 +14,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -117,6 +117,7 @@ class Worker:
         poll_interval: float = 1.0,
         create_settle: float | None = None,
         rng: random.Random | None = None,
+        ack_observers: Sequence[Callable[[outbox.Ack], None]] = (),
     ) -> None:
         self.conn, self.adapter, self.clock = conn, adapter, clock
         self.lock = lock or threading.Lock()
@@ -132,7 +133,7 @@ class Worker:
         self.stats = WorkerStats()
         # told once per acknowledged ticket (here when an SLA check finds it taken, and
         # by the AckPoller): the time-to-acknowledge histogram of /metrics
-        self.ack_observers: list[Callable[[outbox.Ack], None]] = []
+        self.ack_observers: list[Callable[[outbox.Ack], None]] = list(ack_observers)
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -91,7 +91,6 @@ def bench_config(a: argparse.Namespace) -> Config:
         topics=[TopicPattern.parse("building/{site}/{asset}/{metric}")],
         ingest=IngestSettings(),
         store=StoreSettings(path=workdir / "readings.db", synchronous=a.synchronous),
-        influxdb=None,
     )
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.core.yamlsource import ConfigError
+from gatewatch.daemon.config.load import Config
+from gatewatch.sensors.store.influx_settings import InfluxSettings
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -51,7 +53,8 @@ def _check(path: Path, *, as_json: bool) -> int:
         "assets": len(cfg.assets),
         "topics": [t.pattern for t in cfg.topics],
         "store": str(cfg.store.path),
-        "influxdb": cfg.influxdb.url if cfg.influxdb else None,
+        "forward": cfg.forward.name if cfg.forward else None,
+        "influxdb": _influx_url(cfg),
     }
     if as_json:
         print(json.dumps({**summary, "errors": []}))
@@ -59,3 +62,11 @@ def _check(path: Path, *, as_json: bool) -> int:
         topics = ", ".join(t.pattern for t in cfg.topics)
         print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}")
     return EXIT_OK
+
+
+def _influx_url(cfg: Config) -> str | None:
+    """The ``influxdb`` key of ``config check --json``: the URL forwarded to, if any."""
+    forward = cfg.forward
+    if forward is None or not isinstance(forward.settings, InfluxSettings):
+        return None
+    return forward.settings.url

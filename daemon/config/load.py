@@ -23,7 +23,6 @@ from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.files import read_text
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
-from gatewatch.sensors.store.influx_settings import InfluxSettings
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
 from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
 
@@ -72,14 +71,13 @@ class Config:
     topics: list[TopicPattern]
     ingest: IngestSettings
     store: StoreSettings
-    influxdb: InfluxSettings | None  # forward.settings when forward.name is influxdb
+    forward: Forward | None = None  # the forward target (a FORWARDERS name) and its settings
     log_level: str = "info"
     log_format: str = "json"
     http: HttpSettings = field(default_factory=HttpSettings)
     rules: RulesConfig = field(default_factory=RulesConfig)
     tickets: TicketingSettings = field(default_factory=TicketingSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
-    forward: Forward | None = None  # the forward target (a FORWARDERS name) and its settings
 
     @property
     def state_db(self) -> Path:
@@ -141,14 +139,13 @@ def parse_config(
         topics,
         ingest,
         store,
-        forward.settings if forward is not None and forward.name == "influxdb" else None,
+        forward,
         level,
         fmt,
         http=http,
         rules=rules,
         tickets=tickets,
         anomaly=anomaly,
-        forward=forward,
     )
 
 

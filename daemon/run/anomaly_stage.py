@@ -13,6 +13,7 @@ the rules evaluate it once; a signal made on a tick goes on alone.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 
@@ -40,8 +41,13 @@ class AnomalyStage:
         self._ticker = Ticker("anomaly-tick", cfg.rules.tick_every, self.tick)
 
     async def start(self) -> None:
-        self.runtime.restore_models(self.cfg.state_db)
-        self.runtime.warm_up(self.cfg.store.path, self.cfg.state_db, now=self.clock())
+        """Off the event loop: reading the saved models and replaying weeks of history
+        through them can take seconds (nothing else uses the models before this ends)."""
+        await asyncio.to_thread(self.runtime.restore_models, self.cfg.state_db)
+        now = self.clock()
+        await asyncio.to_thread(
+            self.runtime.warm_up, self.cfg.store.path, self.cfg.state_db, now=now
+        )
         self._ticker.start()
 
     def draining(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 from gatewatch.daemon.config.load import Config
+from gatewatch.daemon.run.stage import spawn
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import Ingest, ReadingsListener
 from gatewatch.sensors.mqtt.client import MqttSubscriber
@@ -54,7 +55,7 @@ class StoreStage:
     async def start(self) -> None:
         if self.forwarder is not None:
             self.forwarder.start()
-        self._pruner = asyncio.create_task(_prune_loop(self.store), name="prune")
+        self._pruner = spawn(_prune_loop(self.store), "prune")
 
     def draining(self) -> None:
         """The writer keeps committing what ingest drains."""
@@ -97,7 +98,7 @@ class IngestStage:
 
     async def start(self) -> None:
         self.ingest.start()
-        self._source = asyncio.create_task(self.subscriber.run(), name="mqtt")
+        self._source = spawn(self.subscriber.run(), "mqtt")
 
     def draining(self) -> None:
         """Told first; reading stops when this stage stops (it is the first to)."""
@@ -131,7 +132,11 @@ def _fan_out(listeners: Sequence[StateListener]) -> StateListener:
 
 async def _prune_loop(store: SqliteStore) -> None:
     while True:
-        removed = await asyncio.to_thread(store.prune, time.time())
-        if removed:
-            log.info("retention_pruned", readings=removed)
+        try:
+            removed = await asyncio.to_thread(store.prune, time.time())
+        except Exception:  # a locked or damaged store: tried again at the next hour
+            log.exception("retention_prune_failed", store=str(store.path))
+        else:
+            if removed:
+                log.info("retention_pruned", readings=removed)
         await asyncio.sleep(PRUNE_EVERY)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -63,15 +63,31 @@ class Lifecycle:
             self.trail.append(f"stop {stage.name}")
 
 
+def spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A long-lived task of the daemon: if it ever ends by an exception, the end is
+    logged (``task_died``, with the traceback) when it happens, not at shutdown."""
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    task.add_done_callback(_report_death)
+    return task
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    if task.cancelled() or (error := task.exception()) is None:
+        return
+    log.error("task_died", task=task.get_name(), error=repr(error), exc_info=error)
+
+
 class Ticker:
-    """``step`` every ``every`` seconds on the event loop, from start to stop."""
+    """``step`` every ``every`` seconds on the event loop, from start to stop. A step
+    that raises is logged (``<name>_failed``) and the next one runs on time."""
 
     def __init__(self, name: str, every: float, step: Callable[[], object]) -> None:
         self.name, self.every, self.step = name, every, step
+        self.failures = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+        self._task = spawn(self._run(), self.name)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -83,7 +99,11 @@ class Ticker:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.every)
-            self.step()
+            try:
+                self.step()
+            except Exception:
+                self.failures += 1
+                log.exception(f"{self.name}_failed", failures=self.failures)
 
 
 def guarded(step: Callable[[], list[T]], failed: str) -> list[T]:

@@ -32,6 +32,7 @@ from gatewatch.daemon.ops.health import (
 from gatewatch.daemon.ops.httpserver import ObservabilityServer, Page
 from gatewatch.daemon.ops.metrics import MetricSources, PipelineCollector, ReloadStats
 from gatewatch.daemon.ops.notify import Notifier, notify_loop, watchdog_interval
+from gatewatch.daemon.run.stage import spawn
 from gatewatch.sensors.ingest import Ingest
 from prometheus_client import CollectorRegistry
 
@@ -135,7 +136,7 @@ class Supervisor:
         return server.start()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.append(asyncio.create_task(coro, name=name))
+        self._tasks.append(spawn(coro, name))
 
     async def _ready_when_connected(self) -> None:
         await self._connected.wait()

@@ -39,9 +39,7 @@ class TicketsStage:
         self.conn = connect_state(cfg.state_db, synchronous=cfg.store.synchronous)
         self.lock = threading.Lock()
         settings = cfg.tickets
-        self.worker = build_worker(settings, self.conn, self.lock)
-        # the worker and the ack poll share this list; build_worker takes no observers
-        self.worker.ack_observers.extend(ack_observers)
+        self.worker = build_worker(settings, self.conn, self.lock, ack_observers=ack_observers)
         self.ticketing = Ticketing(
             self.conn,
             self.lock,

@@ -10,12 +10,32 @@ from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.load import load_rules
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.load import load_rules
+from gatewatch.rules.language.model import RuleSet
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 ASSETS = load_assets(CONFIG / "assets.yaml")
 SITE = "hq"
+# the shipped rules plus a composite and a site rule: every condition kind at once
+EVERY_KIND = load_rules(
+    [
+        *((p.name, p.read_text()) for p in sorted((CONFIG / "rules").glob("*.yaml"))),
+        (
+            "extra.yaml",
+            """
+rules:
+  - id: lift-any-trouble
+    when: {any: [lift-door-fault, lift-door-slow], within: 3m}
+    priority: P3
+  - id: annex-offline
+    select: {site: annex}
+    when: {site_silent_for: 2m}
+    priority: P3
+""",
+        ),
+    ],
+    ASSETS,
+)
 
 
 def ruleset(yaml_text: str, assets: AssetRegistry = ASSETS) -> RuleSet:

@@ -20,24 +20,12 @@ from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.rules.engine import Engine
-from gatewatch.rules.load import load_rules
+from gatewatch.rules.language.silence import Match, Silence
 from gatewatch.rules.persist import decode, encode
-from gatewatch.rules.silence import Match, Silence
-from rulehelpers import ASSETS, CONFIG
+from rulehelpers import ASSETS, EVERY_KIND
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "state_v1.json"
-EXTRA = """
-rules:
-  - id: lift-any-trouble
-    when: {any: [lift-door-fault, lift-door-slow], within: 3m}
-    priority: P3
-  - id: annex-offline
-    select: {site: annex}
-    when: {site_silent_for: 2m}
-    priority: P3
-"""
-FILES = [(p.name, p.read_text()) for p in sorted((CONFIG / "rules").glob("*.yaml"))]
-RULES = load_rules([*FILES, ("extra.yaml", EXTRA)], ASSETS)
+RULES = EVERY_KIND
 T0 = 1_764_000_000.0
 EVIDENCE = {"current_rms_mm_s": 4.2, "current_zone": "B", "forecast_date": "2025-12-20"}
 

@@ -17,26 +17,15 @@ import math
 from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.rules.engine import Engine, _before
-from gatewatch.rules.load import load_rules
-from gatewatch.rules.model import RuleSet
+from gatewatch.rules.language.load import load_rules
+from gatewatch.rules.language.model import RuleSet
+from gatewatch.rules.language.silence import Match, Silence
 from gatewatch.rules.replay import History, replay, replay_history
-from gatewatch.rules.silence import Match, Silence
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rulehelpers import ASSETS, CONFIG
+from rulehelpers import ASSETS, EVERY_KIND
 
-EXTRA = """
-rules:
-  - id: lift-any-trouble
-    when: {any: [lift-door-fault, lift-door-slow], within: 3m}
-    priority: P3
-  - id: annex-offline
-    select: {site: annex}
-    when: {site_silent_for: 2m}
-    priority: P3
-"""
-FILES = [(p.name, p.read_text()) for p in sorted((CONFIG / "rules").glob("*.yaml"))]
-RULES = load_rules([*FILES, ("extra.yaml", EXTRA)], ASSETS)
+RULES = EVERY_KIND
 # Without the stale and site rules, whose overdue timers tick every interval and so
 # would hide a missed repetition or composite due time:
 UNWATCHED = dataclasses.replace(

@@ -78,3 +78,22 @@ def test_secret_from_environment_is_read_and_not_in_repr(tmp_path: Path) -> None
 
 def test_usage_error_exits_2() -> None:
     assert gatewatch("run").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("section", "forward", "url"),
+    [
+        ("", None, None),
+        ("influxdb: {url: 'http://127.0.0.1:8428'}\n", "influxdb", "http://127.0.0.1:8428"),
+    ],
+)
+def test_config_check_json_names_the_forward_target(
+    tmp_path: Path, section: str, forward: str | None, url: str | None
+) -> None:
+    (tmp_path / "assets.yaml").write_text("assets: {}\n")
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text("state_dir: state\n" + section)
+    res = gatewatch("config", "check", "--config", str(cfg), "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert (doc["forward"], doc["influxdb"]) == (forward, url)

@@ -38,7 +38,7 @@ def test_each_target_is_reachable_by_its_name(name: str) -> None:
 def test_the_influxdb_section_is_the_influxdb_target(tmp_path: Path) -> None:
     cfg = load(tmp_path, "influxdb: {url: 'http://127.0.0.1:8428', token_env: T}\n", {"T": "t"})
     settings = InfluxSettings("http://127.0.0.1:8428", "gatewatch", "gatewatch", token="t")
-    assert cfg.forward == Forward("influxdb", settings) and cfg.influxdb == settings
+    assert cfg.forward == Forward("influxdb", settings)
     store = SqliteStore(tmp_path / "readings.db", tmp_path / "state.db", forward=True)
     forwarder = build_forwarder("influxdb", settings, store.path)
     assert isinstance(forwarder, InfluxForwarder) and forwarder.settings is settings
@@ -127,7 +127,6 @@ def test_a_section_is_unknown_until_its_target_is_registered(tmp_path: Path) -> 
 def test_a_registered_target_is_read_from_its_section_and_built_by_name(tmp_path: Path) -> None:
     cfg = load(tmp_path, "listing: {label: hall, token_env: T}\n", {"T": "tok"})
     assert cfg.forward == Forward("listing", ListSettings("hall", "tok"))
-    assert cfg.influxdb is None
     store = SqliteStore(tmp_path / "readings.db", tmp_path / "state.db", forward=True)
     store.write([Reading("hq", "p-1", "flow", 1_732_400_000.0, 2.5, "m3/h")], [])
     forwarder = build_forwarder(cfg.forward.name, cfg.forward.settings, store.path)
