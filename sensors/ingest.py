@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import structlog
 from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import Decoded, PayloadDecoder, Rejection
-from gatewatch.sensors.mqtt.client import Connection
-from gatewatch.sensors.mqtt.codec import Publish
+from gatewatch.sensors.mqtt.codec import Oversized, Publish
+from gatewatch.sensors.mqtt.connection import Connection
 from gatewatch.sensors.ratelimit import RateLimiter
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.writer import Batch, StoreWriter
@@ -102,6 +102,27 @@ class Ingest:
         elif self._timer is None:
             assert self._loop is not None
             self._timer = self._loop.call_later(self.batch_delay, self.flush)
+
+    def on_oversized(self, pkt: Oversized, conn: Connection) -> None:
+        """A message over mqtt.max_packet_bytes: dead-lettered with its first bytes and
+        acknowledged, so the broker does not redeliver it on every reconnect."""
+        now = self.clock()
+        limit = conn.decoder.max_packet
+        rejection = Rejection(
+            "too_large",
+            f"MQTT packet of {pkt.size} bytes exceeds mqtt.max_packet_bytes {limit}: "
+            "raise it, or make the device send smaller messages",
+        )
+        self._reject(
+            Publish(pkt.topic, pkt.head, pkt.qos, pkt.packet_id, False, False), [rejection], now
+        )
+        batch = self._batch
+        batch.messages += 1
+        if pkt.qos:
+            batch.acks.append(pkt.packet_id)
+        batch.connection = conn
+        self.stats.messages += 1
+        self.flush()
 
     def _reject(self, pub: Publish, rejections: list[Rejection], now: float) -> None:
         topic = pub.topic.decode("utf-8", "backslashreplace")

@@ -99,6 +99,30 @@ class PipelineCollector(Collector):
         link = self.src.link
         yield _gauge("mqtt_connected", "1 while connected to the broker", int(link.connected))
         yield _counter("mqtt_connections", "successful broker connections", link.connects)
+        stats = link.stats
+        yield _counter(
+            "mqtt_session_takeovers",
+            "times the broker gave our session to another client (DISCONNECT 0x8E)",
+            stats.takeovers,
+        )
+        yield _gauge(
+            "mqtt_session_flapping",
+            "1 while connections keep ending right after CONNACK (duplicate client id?)",
+            int(stats.flapping),
+        )
+        violations = CounterMetricFamily(
+            "gatewatch_mqtt_protocol_violations",
+            "packets from the broker that break the MQTT specification, by kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(stats.violations.items()):
+            violations.add_metric([kind], count)
+        yield violations
+        yield _gauge(
+            "mqtt_keepalive_seconds",
+            "keepalive in use (the broker's if it set one)",
+            stats.keepalive,
+        )
 
     def _health(self) -> Iterator[Metric]:
         report = self.src.health()

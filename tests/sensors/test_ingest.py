@@ -15,7 +15,8 @@ from gatewatch.core.assets import parse_assets
 from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import PAYLOAD_KEEP, Ingest
-from gatewatch.sensors.mqtt.client import MqttSettings, MqttSubscriber
+from gatewatch.sensors.mqtt.client import MqttSubscriber
+from gatewatch.sensors.mqtt.settings import MqttSettings
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.store.sqlite import SqliteStore, count_dead_letters
 from gatewatch.sensors.topics import TopicPattern
