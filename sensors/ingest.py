@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from gatewatch.core.reading import Reading
+from gatewatch.sensors.arrival import ArrivalOrder
 from gatewatch.sensors.decode import Decoded, PayloadDecoder, Rejection
 from gatewatch.sensors.mqtt.client import Connection
 from gatewatch.sensors.mqtt.codec import Publish
@@ -35,7 +36,8 @@ class IngestStats:
     messages: int = 0
     readings_durable: int = 0
     messages_durable: int = 0
-    dead_letters: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)  # "conflict" from the store
+    duplicates: int = 0  # readings the store already held, same value (kept once)
     pauses: int = 0
     pending: int = 0
 
@@ -61,6 +63,7 @@ class Ingest:
         self.stats = IngestStats()
         self.listeners = tuple(listeners)
         self._limiter = RateLimiter(log_interval)
+        self._arrival = ArrivalOrder()
         self._batch = Batch()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,8 +92,13 @@ class Ingest:
             decoded = Decoded([], [Rejection("undecodable", f"decoder error: {exc!r}"[:200])])
         batch = self._batch
         batch.messages += 1
-        if decoded.readings:
-            batch.readings.extend(decoded.readings)
+        readings = decoded.readings
+        for r in readings:
+            if r.received:  # no payload time: receive time, in arrival order
+                readings = self._arrival.order(readings)
+                break
+        if readings:
+            batch.readings.extend(readings)
         if decoded.rejections:
             self._reject(pub, decoded.rejections, now)
         if pub.qos:
@@ -148,6 +156,8 @@ class Ingest:
             self.stats.pending -= batch.messages
             self.stats.messages_durable += batch.messages
             self.stats.readings_durable += len(batch.readings)
+            if batch.duplicates or batch.conflicts:
+                self._not_stored(batch)
             for listener in self.listeners:
                 try:
                     listener(batch.readings, batch.durable_at)
@@ -158,6 +168,21 @@ class Ingest:
         conn = self._conn
         if conn is not None and conn.paused and self.stats.pending < self.max_pending // 2:
             conn.resume()
+
+    def _not_stored(self, batch: Batch) -> None:
+        self.stats.duplicates += batch.duplicates
+        if batch.conflicts:
+            self.stats.dead_letters["conflict"] += batch.conflicts
+        key = ("store", "conflict" if batch.conflicts else "duplicate")
+        suppressed = self._limiter.allow(key, batch.durable_at)
+        if suppressed is not None:
+            (log.warning if batch.conflicts else log.info)(
+                "readings_not_stored",
+                duplicates=batch.duplicates,
+                conflicts=batch.conflicts,
+                note="conflicts are dead letters (reason conflict), duplicates were stored before",
+                suppressed_since_last=suppressed,
+            )
 
     async def drain(self) -> None:
         """Flush the open batch and wait until everything is durable and acknowledged."""
