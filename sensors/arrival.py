@@ -25,7 +25,9 @@ class ArrivalOrder:
     def __init__(self) -> None:
         self._last_ms: dict[tuple[str, str, str], int] = {}
 
-    def order(self, readings: list[Reading]) -> list[Reading]:
+    def order(self, readings: list[Reading], backlog: bool = False) -> list[Reading]:
+        """The readings with receive times in arrival order; ``backlog``: they came in a
+        resumed session's backlog (sensors/backlog.py), so those are marked too."""
         last = self._last_ms
         if len(last) >= MAX_SERIES:
             last.clear()
@@ -38,8 +40,12 @@ class ArrivalOrder:
                 if prev is not None and prev - MAX_BUMP_MS < ms <= prev:
                     ms = prev + 1
                 last[key] = ms
-                if ms / 1000 != r.ts:
-                    out.append(Reading(r.site, r.asset, r.metric, ms / 1000, r.value, r.unit, True))
+                if ms / 1000 != r.ts or backlog:
+                    out.append(_restamped(r, ms / 1000, backlog))
                     continue
             out.append(r)
         return out
+
+
+def _restamped(r: Reading, ts: float, backlog: bool) -> Reading:
+    return Reading(r.site, r.asset, r.metric, ts, r.value, r.unit, True, backlog)

@@ -93,6 +93,11 @@ class PipelineCollector(Collector):
         fates.add_metric(["duplicate"], stats.duplicates)
         fates.add_metric(["conflict"], stats.dead_letters.get("conflict", 0))
         yield fates
+        yield _counter(
+            "readings_backlog",
+            "readings without a payload time in a resumed session's backlog (timed at delivery)",
+            stats.backlog_readings,
+        )
         dead = CounterMetricFamily(
             "gatewatch_dead_letters", "refused payloads or metrics, by reason", labels=["reason"]
         )

@@ -69,6 +69,7 @@ class Connection(asyncio.Protocol):
         self._waiters: dict[int, asyncio.Future[codec.Control]] = {}
         self.last_received = time.monotonic()
         self.paused = False
+        self.session_present = False  # CONNACK: the broker resumed our session (and queue)
         self._backlog: list[codec.Publish | codec.Control] = []
 
     # asyncio.Protocol
@@ -110,6 +111,11 @@ class Connection(asyncio.Protocol):
             log.warning("mqtt_server_disconnect", reason_code=hex(reason))
             self.abort(MqttError(f"broker sent DISCONNECT (reason {reason:#x})"))
             return
+        if pkt.type == codec.CONNACK and len(pkt.body) >= 2 and pkt.body[1] == 0:
+            # The broker may send queued publishes in the same read as the CONNACK (a
+            # resumed session): the sink must know this connection before them.
+            self.session_present = bool(pkt.body[0] & 0x01)
+            self.sink.on_connection(self)
         fut = self._waiters.pop(pkt.type, None)
         if fut is not None and not fut.done():
             fut.set_result(pkt)
@@ -236,9 +242,7 @@ class MqttSubscriber:
         if reason != 0:
             text = codec.CONNACK_REASONS.get(reason, "refused")
             raise MqttError(f"broker refused the connection: {text} ({reason:#x})")
-        # Publishes may arrive before SUBACK: the sink must know this connection first.
-        self.connection = conn
-        self.sink.on_connection(conn)
+        self.connection = conn  # the sink heard of it with the CONNACK (Connection._control)
         suback = conn.expect(codec.SUBACK)
         conn.send(codec.encode_subscribe(1, list(s.subscriptions)))
         _, codes = codec.parse_suback((await suback).body)

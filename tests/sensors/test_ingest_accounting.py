@@ -39,10 +39,11 @@ VALUES = [1.0, 2.0, 500.0]
 class RecordingConnection:
     """What Ingest needs of an MQTT connection; records the PUBACKs it is asked to send."""
 
-    def __init__(self) -> None:
+    def __init__(self, resumed: bool) -> None:
         self.acked: list[int] = []
         self.paused = False
         self.alive = True
+        self.session_present = resumed
 
     def ack(self, packet_ids: list[int]) -> None:
         self.acked.extend(packet_ids)
@@ -89,7 +90,7 @@ def clock(step: float) -> Iterator[float]:
 
 
 async def ingest_all(
-    store: SqliteStore, pubs: list[Publish], step: float
+    store: SqliteStore, pubs: list[Publish], step: float, resumed: bool
 ) -> tuple[Ingest, list[Reading]]:
     seen: list[Reading] = []
     decoder = PayloadDecoder([TopicPattern.parse("b/{site}/{asset}/{metric}")], ASSETS)
@@ -101,7 +102,7 @@ async def ingest_all(
         clock=lambda: next(ticks),
         listeners=[lambda readings, _at: seen.extend(readings)],
     )
-    conn = RecordingConnection()
+    conn = RecordingConnection(resumed)
     ingest.start()
     ingest.on_connection(conn)  # type: ignore[arg-type]
     for i, pub in enumerate(pubs):
@@ -115,9 +116,9 @@ async def ingest_all(
 
 
 @settings(max_examples=60, deadline=None)
-@given(msgs=messages, step=st.sampled_from([0.0, 0.0002, 0.01]))
+@given(msgs=messages, step=st.sampled_from([0.0, 0.0002, 0.01]), resumed=st.booleans())
 def test_every_acknowledged_message_is_stored_or_dead_lettered_and_counted(
-    msgs: list[tuple[str, str, float, float, bytes]], step: float
+    msgs: list[tuple[str, str, float, float, bytes]], step: float, resumed: bool
 ) -> None:
     pubs = [
         Publish(topic.encode(), payload_of(kind, ts, v, junk), 1, i + 1, False, False)
@@ -131,7 +132,7 @@ def test_every_acknowledged_message_is_stored_or_dead_lettered_and_counted(
     refused = Counter(rej.reason for d in decoded for rej in d.rejections)
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "r.db", Path(tmp) / "s.db")
-        ingest, seen = asyncio.run(ingest_all(store, pubs, step))
+        ingest, seen = asyncio.run(ingest_all(store, pubs, step, resumed))
         store.close()
         with sqlite3.connect(Path(tmp) / "r.db") as conn:
             conn.execute("ATTACH DATABASE ? AS state", (str(Path(tmp) / "s.db"),))
@@ -152,6 +153,9 @@ def test_every_acknowledged_message_is_stored_or_dead_lettered_and_counted(
     held = Counter((series, value) for series, _, value in rows)
     untimed = Counter((str(r.key), r.value) for r in readings if r.received)
     assert not untimed - held
+    # in a resumed session's backlog (here: all of it) those are marked
+    assert stats.backlog_readings == (sum(untimed.values()) if resumed else 0)
+    assert all(r.backlog == (resumed and r.received) for r in seen)
     assert stats.duplicates + conflicts <= sum(1 for r in readings if not r.received)
     # a conflict's series and time hold another value
     by_key = {(series, ts): value for series, ts, value in rows}

@@ -1,6 +1,7 @@
 """The backlog of a persistent session, through a real mosquitto: every message published
 while gatewatch was away is stored after it comes back, even when none carries a ts and
-the whole backlog arrives within one millisecond (issue 15: 100 messages left 2 rows)."""
+the whole backlog arrives within one millisecond (issue 15: 100 messages left 2 rows);
+its readings are marked as backlog, a live message after it is not."""
 
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ CLIENT_ID = "backlog-gw"
 
 
 async def session(
-    broker: Mosquitto, store: SqliteStore, until_durable: int, seen: list[Reading]
+    broker: Mosquitto,
+    store: SqliteStore,
+    until_durable: int,
+    seen: list[Reading],
+    live: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
 ) -> Ingest:
     """One run of the subscriber with a persistent session: connect, take what comes until
-    ``until_durable`` messages are durable, disconnect (the session stays on the broker)."""
+    ``until_durable`` messages are durable, then publish ``live`` once the backlog window
+    closed and take those too; disconnect (the session stays on the broker)."""
     decoder = PayloadDecoder([TopicPattern.parse("b/{site}/{asset}/{metric}")], ASSETS)
     ingest = Ingest(
         decoder,
@@ -42,6 +48,12 @@ async def session(
     async with asyncio.timeout(30):
         while not sub.subscribed or ingest.stats.messages_durable < until_durable:
             await asyncio.sleep(0.01)
+        if live:
+            while ingest.in_backlog:
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(publish_many, broker.port, list(live), qos=1)
+            while ingest.stats.messages_durable < until_durable + len(live):
+                await asyncio.sleep(0.01)
     await ingest.drain()
     sub.stop()
     await task
@@ -57,11 +69,14 @@ def test_a_backlog_without_timestamps_is_stored_whole_and_in_order(
     values = [float(i) for i in range(100)]
     publish_many(mosquitto.port, [("b/hq/srv/temp", b"%g" % v) for v in values], qos=1)
     seen: list[Reading] = []
-    ingest = asyncio.run(session(mosquitto, store, 100, seen))
+    ingest = asyncio.run(session(mosquitto, store, 100, seen, [("b/hq/srv/temp", b"100")]))
     store.close()
     with sqlite3.connect(tmp_path / "r.db") as conn:
         rows = conn.execute("SELECT ts, value FROM readings ORDER BY ts").fetchall()
-    assert len(rows) == 100, f"{len(rows)} rows stored of 100 acknowledged messages"
-    assert [v for _, v in rows] == values  # arrival order is time order
-    assert ingest.stats.readings_durable == 100
-    assert [r.value for r in seen] == values
+    assert len(rows) == 101, f"{len(rows)} rows stored of 101 acknowledged messages"
+    assert [v for _, v in rows] == [*values, 100.0]  # arrival order is time order
+    assert ingest.stats.readings_durable == 101
+    assert [r.value for r in seen] == [*values, 100.0]
+    # the backlog replayed at session resume is marked, the live message after it is not
+    assert [r.backlog for r in seen] == [True] * 100 + [False]
+    assert ingest.stats.backlog_readings == 100

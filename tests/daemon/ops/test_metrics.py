@@ -16,6 +16,7 @@ def sources() -> MetricSources:
     stats.dead_letters["bad_json"] += 2
     stats.dead_letters["conflict"] += 1
     stats.duplicates = 5
+    stats.backlog_readings = 11
     ingest: Any = SimpleNamespace(stats=stats, writer=SimpleNamespace(commits=3, failures=4))
     report = HealthReport((CheckResult("broker", False, "down"), CheckResult("store", True, "")))
     return MetricSources(ingest, BrokerLink(), lambda: report, ReloadStats(2, 1))
@@ -39,6 +40,7 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m['gatewatch_readings_total{fate="stored"}'] == 9
     assert m['gatewatch_readings_total{fate="duplicate"}'] == 5
     assert m['gatewatch_readings_total{fate="conflict"}'] == 1
+    assert m["gatewatch_readings_backlog_total"] == 11
     assert m["gatewatch_store_write_failures_total"] == 4
     assert m['gatewatch_health_check_ok{check="broker"}'] == 0
     assert m['gatewatch_health_check_ok{check="store"}'] == 1
