@@ -14,12 +14,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 from gatewatch.core.reading import Reading
-from gatewatch.sensors.store.base import CONFLICT, DUPLICATE, STORED, DeadLetter, Store
+from gatewatch.sensors.store.base import (
+    CONFLICT,
+    DUPLICATE,
+    STORED,
+    DeadLetter,
+    Store,
+    WriteResult,
+)
 
 log = structlog.get_logger("gatewatch.writer")
 
@@ -120,19 +127,25 @@ class StoreWriter:
                 delay = min(delay * 2, self.retry_max)
         self.commits += 1
         if result.fates is not None:
-            apportion(group, result.fates)
+            apportion(group, result)
         now = self.clock()
         for b in group:
             b.durable_at = now
         self.on_durable(group)
 
 
-def apportion(group: list[Batch], fates: tuple[str, ...]) -> None:
-    """Give each batch its share of a group write's fates: keep the readings stored,
-    count the duplicates and conflicts."""
+def apportion(group: list[Batch], result: WriteResult) -> None:
+    """Give each batch its share of a group write's result: keep the readings stored (at
+    the time they were stored), count the duplicates and conflicts."""
+    assert result.fates is not None
+    fates, moved = result.fates, dict(result.moved)
     start = 0
     for b in group:
         mine = fates[start : start + len(b.readings)]
+        kept = []
+        for i, (r, fate) in enumerate(zip(b.readings, mine, strict=True), start):
+            if fate == STORED:
+                kept.append(r if i not in moved else replace(r, ts=moved[i]))
         start += len(b.readings)
-        b.readings = [r for r, fate in zip(b.readings, mine, strict=True) if fate == STORED]
+        b.readings = kept
         b.duplicates, b.conflicts = mine.count(DUPLICATE), mine.count(CONFLICT)

@@ -29,9 +29,12 @@ class WriteResult:
     """What a write made of its readings. ``fates`` is None when every one was stored
     (the common case); else one fate per reading, in order: STORED; DUPLICATE (that
     series and millisecond already hold the same value: a redelivery, kept once) or
-    CONFLICT (they hold another value: dead-lettered in the same transaction)."""
+    CONFLICT (they hold another value: dead-lettered in the same transaction).
+    ``moved``: (index, ts) of readings without a payload time stored at the next free
+    millisecond of their series instead of their own."""
 
     fates: tuple[str, ...] | None = None
+    moved: tuple[tuple[int, float], ...] = ()
 
 
 ALL_STORED = WriteResult()

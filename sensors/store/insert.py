@@ -62,17 +62,19 @@ def _one_by_one(
     stored: list[Row] = []
     fates: list[str] = []
     dead: list[DeadLetter] = []
-    for row, reading in zip(rows, readings, strict=True):
+    moved: list[tuple[int, float]] = []
+    for i, (row, reading) in enumerate(zip(rows, readings, strict=True)):
         if conn.execute(INSERT, row).rowcount:
             stored.append(row)
             fates.append(STORED)
             continue
         sid, ms, value = row
         if reading.received:
-            moved = _next_free(conn, row)
-            if moved is not None:
-                stored.append(moved)
+            free = _next_free(conn, row)
+            if free is not None:
+                stored.append(free)
                 fates.append(STORED)
+                moved.append((i, free[1] / 1000))
                 continue
         (held,) = conn.execute(HELD, (sid, ms)).fetchone()
         if held == value and not reading.received:
@@ -80,7 +82,7 @@ def _one_by_one(
             continue
         fates.append(CONFLICT)
         dead.append(conflict_letter(reading, ms, held, now))
-    return stored, WriteResult(tuple(fates)), dead
+    return stored, WriteResult(tuple(fates), tuple(moved)), dead
 
 
 def _next_free(conn: sqlite3.Connection, row: Row) -> Row | None:

@@ -146,6 +146,8 @@ def test_every_acknowledged_message_is_stored_or_dead_lettered_and_counted(
     # every decoded reading is stored, a duplicate of a stored one, or a conflict
     assert stats.readings_durable + stats.duplicates + conflicts == len(readings)
     assert len(rows) == stats.readings_durable == len(seen)
+    # the later stages (rules, anomaly) see what the store holds, at the times it holds
+    assert sorted((str(r.key), round(r.ts * 1000), r.value) for r in seen) == sorted(rows)
     # every refusal and every conflict is a dead letter, counted by reason
     assert Counter(reason for reason, _ in letters) == refused + Counter({"conflict": conflicts})
     assert stats.dead_letters == refused + Counter({"conflict": conflicts})

@@ -80,7 +80,9 @@ def test_readings_without_payload_time_always_stay_on_the_next_free_millisecond(
     store.write([r(T0, 1.0), r(T0 + 0.001, 2.0)], [])
     # the same value too: a message without a time is a new reading each time it comes
     batch = [r(T0, 1.0, received=True), r(T0, 5.0, received=True)]
-    assert store.write(batch, []).fates == (STORED, STORED)
+    result = store.write(batch, [])
+    assert result.fates == (STORED, STORED)
+    assert result.moved == ((0, T0 + 0.002), (1, T0 + 0.003))
     assert store.read_range(KEY, 0, 2e9) == [
         (T0, 1.0),
         (T0 + 0.001, 2.0),
@@ -104,12 +106,14 @@ def test_the_writer_gives_each_batch_its_stored_readings_and_counts(
             finished.set()
 
     writer = StoreWriter(store, on_durable)
-    first = Batch(readings=[r(T0, 1.0), r(T0 + 1, 2.0)], messages=1)
+    first = Batch(readings=[r(T0, 1.0), r(T0 + 1, 2.0), r(T0, 6.0, received=True)], messages=1)
     second = Batch(readings=[r(T0, 4.0), r(T0 + 2, 3.0)], messages=1)
     writer.submit(first)
     writer.submit(second)
     writer.start()
     assert finished.wait(10)
     writer.stop()
-    assert (first.readings, first.duplicates, first.conflicts) == ([r(T0 + 1, 2.0)], 1, 0)
+    # the reading without a payload time is kept at the millisecond it was stored at
+    assert first.readings == [r(T0 + 1, 2.0), r(T0 + 0.001, 6.0)]
+    assert (first.duplicates, first.conflicts) == (1, 0)
     assert (second.readings, second.duplicates, second.conflicts) == ([r(T0 + 2, 3.0)], 0, 1)
