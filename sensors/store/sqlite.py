@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gatewatch.core.reading import Reading, SeriesKey
 from gatewatch.sensors.store.base import DeadLetter, WriteResult
-from gatewatch.sensors.store.insert import insert_readings
+from gatewatch.sensors.store.insert import KeyTakenError, insert_readings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -106,6 +106,14 @@ class SqliteStore:
         return sid
 
     def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
+        try:
+            return self._write(readings, dead, row_by_row=False)
+        except KeyTakenError:  # rolled back: again, judging each reading on its own
+            return self._write(readings, dead, row_by_row=True)
+
+    def _write(
+        self, readings: Sequence[Reading], dead: Sequence[DeadLetter], *, row_by_row: bool
+    ) -> WriteResult:
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -119,7 +127,9 @@ class SqliteStore:
                     )
                     for r in readings
                 ]
-                rows, result, refused = insert_readings(conn, rows, readings, self.clock())
+                rows, result, refused = insert_readings(
+                    conn, rows, readings, row_by_row, self.clock()
+                )
                 if refused:
                     dead = [*dead, *refused]
                 if self.forward and rows:
