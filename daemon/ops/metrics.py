@@ -84,6 +84,20 @@ class PipelineCollector(Collector):
             "messages_stored", "messages whose readings are durable", stats.messages_durable
         )
         yield _counter("readings_stored", "readings committed to the store", stats.readings_durable)
+        fates = CounterMetricFamily(
+            "gatewatch_readings",
+            "decoded readings by what the store made of them (a conflict is a dead letter)",
+            labels=["fate"],
+        )
+        fates.add_metric(["stored"], stats.readings_durable)
+        fates.add_metric(["duplicate"], stats.duplicates)
+        fates.add_metric(["conflict"], stats.dead_letters.get("conflict", 0))
+        yield fates
+        yield _counter(
+            "readings_backlog",
+            "readings without a payload time in a resumed session's backlog (timed at delivery)",
+            stats.backlog_readings,
+        )
         dead = CounterMetricFamily(
             "gatewatch_dead_letters", "refused payloads or metrics, by reason", labels=["reason"]
         )

@@ -165,9 +165,7 @@ class MqttSubscriber:
         if ack.server_keep_alive:  # MQTT-3.2.2-21: the client MUST use the server's value
             conn.keepalive = ack.server_keep_alive
         self._log_limits(ack)
-        # Publishes may arrive before SUBACK: the sink must know this connection first.
-        self.connection = conn
-        self.sink.on_connection(conn)
+        self.connection = conn  # the sink heard of it with the CONNACK (Connection._control)
         suback = conn.expect(codec.SUBACK)
         conn.send(codec.encode_subscribe(1, list(s.subscriptions), version))
         _, codes = codec.parse_suback((await suback).body, version)

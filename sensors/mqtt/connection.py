@@ -50,6 +50,7 @@ class Connection(asyncio.Protocol):
         self.last_received = time.monotonic()
         self.keepalive = settings.keepalive  # the broker's Server Keep Alive once CONNACK has it
         self.paused = False
+        self.session_present = False  # CONNACK: the broker resumed our session (and queue)
         self._backlog: list[codec.Packet] = []
         self.receive_maximum = settings.receive_maximum
         self.unacked = 0  # QoS 1/2 publishes received and not yet acknowledged
@@ -114,6 +115,11 @@ class Connection(asyncio.Protocol):
             error = SessionTakenOverError if reason == reasons.SESSION_TAKEN_OVER else MqttError
             self.abort(error(f"broker sent DISCONNECT: {name}" + (f": {text}" if text else "")))
             return
+        if pkt.type == codec.CONNACK and len(pkt.body) >= 2 and pkt.body[1] == 0:
+            # The broker may send queued publishes in the same read as the CONNACK (a
+            # resumed session): the sink must know this connection before them.
+            self.session_present = bool(pkt.body[0] & 0x01)
+            self.sink.on_connection(self)
         fut = self._waiters.pop(pkt.type, None)
         if fut is not None and not fut.done():
             fut.set_result(pkt)
