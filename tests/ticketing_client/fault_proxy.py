@@ -87,8 +87,9 @@ class FaultProxy:
                     task.cancel()
                 # let every handler run its finally (closing its sockets) before the loop stops
                 await asyncio.gather(*tasks, return_exceptions=True)
-            for _ in range(3):  # transports finish closing in callbacks of the next iterations
-                await asyncio.sleep(0)
+            # transports finish closing in callbacks of later iterations; on a loaded
+            # machine three bare iterations were not always enough (unclosed transports)
+            await asyncio.sleep(0.2)
 
         self._call(release())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -112,11 +113,13 @@ class FaultProxy:
             hung = await self._serve(reader, writer)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
-        finally:
-            if not hung:
-                writer.close()
-                with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                    await writer.wait_closed()
+        except BaseException:  # cancelled or closed: as in _forward, close and await nothing
+            writer.close()
+            raise
+        if not hung:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; True when the connection is left hanging on purpose."""
@@ -147,10 +150,15 @@ class FaultProxy:
                 while chunk := await up_reader.read(65536):
                     writer.write(chunk)
             await writer.drain()
-        finally:
+        except BaseException:
+            # cancelled by stop(), or closed by the garbage collector: close, await nothing
+            # more (an await here swallowed the cancellation, the task outlived the loop,
+            # and its GeneratorExit then hit this await: "coroutine ignored GeneratorExit")
             up_writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await up_writer.wait_closed()
+            raise
+        up_writer.close()
+        with contextlib.suppress(ConnectionError):
+            await up_writer.wait_closed()
 
 
 def _content_length(head: bytes) -> int:
