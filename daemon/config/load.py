@@ -21,6 +21,7 @@ from gatewatch.core.yamlsource import (
 from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.files import read_text
+from gatewatch.sensors.mapping.model import MappingSet
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
@@ -78,6 +79,8 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     tickets: TicketingSettings = field(default_factory=TicketingSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
+    mappings: MappingSet = field(default_factory=MappingSet)
+    mapping_paths: tuple[Path, ...] = ()
 
     @property
     def state_db(self) -> Path:
@@ -103,7 +106,10 @@ def parse_config(
     assets_file = base_dir / root.text("assets", "assets.yaml")
     mq = root.section("mqtt")
     topics = _topics(mq)
-    mqtt = _mqtt(mq, topics, base_dir, env)
+    mapping_paths = _mapping_paths(root.section("mappings"), base_dir)
+    mappings = _load_mappings(mapping_paths, problems)
+    subscriptions = [t.subscription for t in topics] + list(mappings.subscriptions)
+    mqtt = _mqtt(mq, list(dict.fromkeys(subscriptions)), base_dir, env)
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
     forward = parse_forward(root, lambda s, name: read_secret(s, name, base_dir, env))
@@ -146,7 +152,33 @@ def parse_config(
         rules=rules,
         tickets=tickets,
         anomaly=anomaly,
+        mappings=mappings,
+        mapping_paths=mapping_paths,
     )
+
+
+def _mapping_paths(s: Section, base_dir: Path) -> tuple[Path, ...]:
+    """``mappings.paths``: files or folders; by default ``mappings/`` beside the config."""
+    raw = s.sequence("paths", None)
+    s.check_unknown()
+    if raw is None:
+        default = base_dir / "mappings"
+        return (default,) if default.is_dir() else ()
+    paths = [base_dir / str(p) for p in raw]
+    for i, path in enumerate(paths):
+        if not path.exists():
+            s.problems.append(Problem(raw.where(i), f"mappings path {path} does not exist"))
+    return tuple(p for p in paths if p.exists())
+
+
+def _load_mappings(paths: tuple[Path, ...], problems: list[Problem]) -> MappingSet:
+    from gatewatch.daemon.config.mappings import load_mapping_files
+
+    try:
+        return load_mapping_files(paths)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return MappingSet()
 
 
 def _topics(mq: Section) -> list[TopicPattern]:
@@ -191,7 +223,7 @@ def read_secret(
 
 
 def _mqtt(
-    mq: Section, topics: list[TopicPattern], base_dir: Path, env: dict[str, str] | os._Environ[str]
+    mq: Section, subscriptions: list[str], base_dir: Path, env: dict[str, str] | os._Environ[str]
 ) -> MqttSettings:
     qos = mq.integer("qos", 1)
     if qos not in (0, 1):
@@ -203,7 +235,7 @@ def _mqtt(
         host=mq.text("host", "127.0.0.1"),
         port=mq.integer("port", 8883 if tls else 1883, min=1),
         client_id=mq.text("client_id", "gatewatch"),
-        subscriptions=tuple((t.subscription, qos) for t in topics),
+        subscriptions=tuple((sub, qos) for sub in subscriptions),
         keepalive=mq.integer("keepalive", 30, min=5),
         session_expiry=mq.integer("session_expiry", 7 * 86_400, min=0),
         receive_maximum=mq.integer("receive_maximum", 4096, min=1),

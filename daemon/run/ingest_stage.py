@@ -77,6 +77,7 @@ def build_ingest(cfg: Config, store: SqliteStore, listeners: Sequence[ReadingsLi
         default_site=cfg.site,
         max_payload_bytes=cfg.ingest.max_payload_bytes,
         strict_assets=cfg.ingest.strict_assets,
+        mappings=cfg.mappings,
     )
     return Ingest(
         decoder,
