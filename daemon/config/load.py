@@ -22,6 +22,7 @@ from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.files import read_text
 from gatewatch.sensors.mapping.model import MappingSet
+from gatewatch.sensors.mapping.topic import minimal_subscriptions
 from gatewatch.sensors.mqtt.client import MqttSettings
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
@@ -109,7 +110,7 @@ def parse_config(
     mapping_paths = _mapping_paths(root.section("mappings"), base_dir)
     mappings = _load_mappings(mapping_paths, problems)
     subscriptions = [t.subscription for t in topics] + list(mappings.subscriptions)
-    mqtt = _mqtt(mq, list(dict.fromkeys(subscriptions)), base_dir, env)
+    mqtt = _mqtt(mq, minimal_subscriptions(subscriptions), base_dir, env)
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
     forward = parse_forward(root, lambda s, name: read_secret(s, name, base_dir, env))

@@ -95,6 +95,11 @@ def _document(payload: bytes) -> Any:
         except orjson.JSONDecodeError as exc:
             reason = "bad_utf8" if "UTF-8" in str(exc) else "bad_json"
             raise RejectError(reason, f"JSON: {exc}") from None
+    if text[:1] == b'"':  # a JSON string (Home Assistant's statestream quotes "on")
+        try:
+            return str(orjson.loads(text))
+        except orjson.JSONDecodeError:
+            pass
     try:
         return text.decode("utf-8")
     except UnicodeDecodeError:

@@ -89,3 +89,21 @@ class MappingTopic:
             elif seg not in ("+", part):
                 return None
         return values
+
+
+def covers(wide: str, narrow: str) -> bool:
+    """Whether every topic the MQTT filter ``narrow`` matches also matches ``wide``."""
+    a, b = wide.split("/"), narrow.split("/")
+    for i, seg in enumerate(a):
+        if seg == "#":
+            return True
+        if i >= len(b) or b[i] == "#" or (seg != "+" and seg != b[i]):
+            return False
+    return len(a) == len(b)
+
+
+def minimal_subscriptions(filters: list[str]) -> list[str]:
+    """The filters without repeats and without those another one covers: a broker sends
+    a message once per matching subscription, and each copy would be stored."""
+    unique = list(dict.fromkeys(filters))
+    return [f for f in unique if not any(g != f and covers(g, f) for g in unique)]

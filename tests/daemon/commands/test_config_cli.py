@@ -27,7 +27,9 @@ def gatewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def test_shipped_config_is_valid() -> None:
     cfg = load_config(CONFIG_DIR / "gatewatch.yaml")
     assert cfg.mqtt.client_id == "gatewatch-hq" and cfg.mqtt.clean_start is False
-    assert cfg.mqtt.subscriptions == (("building/+/+/+", 1),)
+    subscriptions = [topic for topic, _qos in cfg.mqtt.subscriptions]
+    assert subscriptions[0] == "building/+/+/+"  # then the presets' (config/mappings/)
+    assert "zigbee2mqtt/+" in subscriptions and len(cfg.mappings.mappings) == 14
     assert len(cfg.assets) == 6
 
 

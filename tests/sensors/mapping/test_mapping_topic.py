@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 from gatewatch.sensors.mapping.model import Mapping, MappingSet
-from gatewatch.sensors.mapping.topic import MappingTopic, MappingTopicError
+from gatewatch.sensors.mapping.topic import (
+    MappingTopic,
+    MappingTopicError,
+    covers,
+    minimal_subscriptions,
+)
 
 
 def test_fields_wildcards_and_subscription() -> None:
@@ -56,3 +61,10 @@ def test_the_most_specific_pattern_wins_then_the_first_declared() -> None:
     assert found is not None and found[0].name == "first"
     assert maps.find("nothing/here/at/all/really") is None
     assert maps.subscriptions[:2] == ("+/sensor/+/state", "homeassistant/sensor/+/state")
+
+
+def test_subscriptions_covered_by_another_are_dropped() -> None:
+    filters = ["+/switch/+/state", "homeassistant/switch/+/state", "a/#", "a/b/c", "a/#", "x/+"]
+    assert minimal_subscriptions(filters) == ["+/switch/+/state", "a/#", "x/+"]
+    assert covers("a/+/c", "a/+/c") and covers("#", "a/b") and not covers("a/+", "a/#")
+    assert not covers("a/+", "a/b/c") and not covers("a/b", "a/+")
