@@ -121,14 +121,14 @@ def _fields(mapping: Mapping, body: Any, topic_metric: str | None, ts: float, ou
 
 
 def _field(spec: FieldMap, raw: Any, topic_metric: str | None, ts: float, out: Applied) -> None:
-    metric = spec.metric_name(topic_metric)
+    metric, where = spec.metric_name(topic_metric), spec.source or "(payload)"
     try:
         value = field_value(spec, raw)
     except RejectError as exc:
-        out.fates.append(FieldFate(spec.source, "rejected", metric, exc.reason, exc.detail))
+        out.fates.append(FieldFate(where, "rejected", metric, exc.reason, exc.detail))
         return
     out.raws.append((metric, ts, value, spec.unit))
-    out.fates.append(FieldFate(spec.source, "mapped", metric))
+    out.fates.append(FieldFate(where, "mapped", metric))
 
 
 @dataclass(frozen=True, slots=True)
