@@ -1,0 +1,90 @@
+"""Real devices' payloads through a real mosquitto and the real daemon: the shipped
+presets map a zigbee2mqtt door sensor's `contact: false` and a Tasmota plug's
+`POWER: "OFF"` to readings, and a rule fires on each (issue 15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gateway_process import Gateway, wait_for
+from servers import Mosquitto, publish_many
+
+pytestmark = pytest.mark.slow
+MAPPINGS = Path(__file__).parents[3] / "config" / "mappings"
+ASSETS = """\
+assets:
+  fire_door_2:
+    class: door
+    name: Fire door, stair 2
+    location: {building: HQ, floor: "2", room: Stair 2}
+    metrics:
+      contact: {min: 0, max: 1}
+  plug-1:
+    class: meter
+    name: Server rack plug
+    location: {building: HQ, floor: "-1", room: B-104}
+    metrics:
+      power: {min: 0, max: 1}
+"""
+RULES = """\
+rules:
+  - id: fire-door-open
+    description: A fire door stands open
+    select: {asset: fire_door_2, metric: contact}
+    when: {expr: value == 0}
+    priority: P2
+    ticket: {title: "Fire door open: {asset.name}"}
+  - id: rack-power-off
+    description: The rack plug switched off
+    select: {asset: plug-1, metric: power}
+    when: {expr: value == 0}
+    priority: P2
+    ticket: {title: "Rack power off: {asset.name}"}
+"""
+
+
+def test_rules_fire_on_a_zigbee2mqtt_contact_and_a_tasmota_power_state(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    (tmp_path / "assets.yaml").write_text(ASSETS)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    gw = Gateway(tmp_path, mosquitto.port)
+    gw.config.write_text(
+        f"site: hq\nstate_dir: {tmp_path / 'state'}\nassets: assets.yaml\n"
+        f"mqtt: {{port: {mosquitto.port}, client_id: gw-{gw.http_port}, keepalive: 5}}\n"
+        f"http: {{port: {gw.http_port}}}\nlog: {{format: json, level: info}}\n"
+        f"mappings: {{paths: [{MAPPINGS}]}}\n"
+        "rules: {paths: [rules.yaml], tick_every_s: 0.2}\n"
+    )
+    gw.start().wait_http()
+    try:
+        wait_for(lambda: gw.healthz()[0] == 200, 20, "/healthz 200")
+        publish_many(
+            mosquitto.port,
+            [
+                ("zigbee2mqtt/fire_door_2", b'{"contact": true, "battery": 91, "linkquality": 80}'),
+                ("tele/plug-1/STATE", b'{"POWER": "ON", "UptimeSec": 100, "Heap": 25}'),
+            ],
+        )
+        wait_for(lambda: gw.metrics()["gatewatch_readings_stored_total"] == 4, 20, "4 readings")
+        assert gw.metrics().get('gatewatch_alert_events_total{kind="fired"}', 0) == 0
+        publish_many(
+            mosquitto.port,
+            [
+                ("zigbee2mqtt/fire_door_2", b'{"contact": false, "battery": 91, "action": "x"}'),
+                ("tele/plug-1/STATE", b'{"POWER": "OFF", "UptimeSec": 160, "Heap": 25}'),
+            ],
+        )
+        fired = 'gatewatch_alert_events_total{kind="fired"}'
+        wait_for(lambda: gw.metrics().get(fired) == 2, 20, "both rules fired")
+        created = 'gatewatch_ticket_actions_delivered_total{adapter="local",kind="create"}'
+        wait_for(lambda: gw.metrics().get(created) == 2, 20, "two tickets")
+        m = gw.metrics()
+        assert m['gatewatch_mapped_fields_total{fate="mapped"}'] == 8
+        assert m['gatewatch_mapped_fields_total{fate="ignored"}'] == 3
+        assert m['gatewatch_mapped_fields_total{fate="unmapped"}'] == 1
+        assert m['gatewatch_mapped_fields_total{fate="rejected"}'] == 0
+        assert m["gatewatch_readings_stored_total"] == 8
+    finally:
+        assert gw.stop() == 0
