@@ -128,6 +128,9 @@ def parse_config(
         assets = load_assets(assets_file)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    from gatewatch.daemon.config.mappings import with_states
+
+    assets = with_states(assets, mappings)
     if rules.paths and not problems:
         from gatewatch.daemon.config.rulefiles import load_rule_files
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.states import StateTable
 from gatewatch.core.yamlsource import (
     ConfigError,
     Location,
@@ -28,7 +31,7 @@ from gatewatch.core.yamlsource import (
     Section,
     parse_yaml,
 )
-from gatewatch.daemon.config.rulefiles import read_texts, rule_paths
+from gatewatch.daemon.config.files import read_texts, rule_paths
 from gatewatch.sensors.mapping.model import (
     TIME_FORMATS,
     UNMAPPED,
@@ -56,6 +59,24 @@ def load_mapping_files(paths: Iterable[Path]) -> MappingSet:
     if problems:
         raise ConfigError(problems)
     return MappingSet(tuple(found))
+
+
+def state_table(maps: MappingSet) -> StateTable:
+    """The state names the mappings declare, per metric. A metric named after the topic's
+    {metric} becomes a pattern (``{metric}.output``: ``*.output``); one that is only the
+    topic's {metric} (ESPHome's ``value``) names no metric, so it gives no state names."""
+    entries = []
+    for mapping in maps.mappings:
+        for spec in (*mapping.fields, *((mapping.value,) if mapping.value else ())):
+            pattern = spec.metric.replace("{metric}", "*")
+            if (spec.values is not None or spec.names is not None) and pattern.strip("*"):
+                entries.append((pattern, spec.state_names()))
+    return StateTable.of(entries)
+
+
+def with_states(assets: AssetRegistry, mappings: MappingSet) -> AssetRegistry:
+    """The registry with the state names the mappings declare (rules: value == "stuck")."""
+    return replace(assets, states=state_table(mappings))
 
 
 def parse_mappings(text: str, file: str, problems: list[Problem]) -> list[Mapping]:

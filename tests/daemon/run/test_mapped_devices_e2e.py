@@ -1,9 +1,13 @@
 """Real devices' payloads through a real mosquitto and the real daemon: the shipped
 presets map a zigbee2mqtt door sensor's `contact: false` and a Tasmota plug's
-`POWER: "OFF"` to readings, and a rule fires on each (issue 15)."""
+`POWER: "OFF"` to readings, a rule written with the state names fires on each
+(`value == "open"`), and each ticket names the state (issue 15)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,16 +36,28 @@ rules:
   - id: fire-door-open
     description: A fire door stands open
     select: {asset: fire_door_2, metric: contact}
-    when: {expr: value == 0}
+    when: {expr: 'value == "open"'}     # the preset names contact false "open"
     priority: P2
-    ticket: {title: "Fire door open: {asset.name}"}
+    ticket: {title: "Fire door {state}: {asset.name}"}
   - id: rack-power-off
     description: The rack plug switched off
     select: {asset: plug-1, metric: power}
-    when: {expr: value == 0}
+    when: {expr: 'value == "OFF"'}
     priority: P2
-    ticket: {title: "Rack power off: {asset.name}"}
+    ticket: {title: "Rack power {state}: {asset.name}"}
 """
+
+
+def ticket_titles(state_db: Path) -> list[str]:
+    command = ["tickets", "list", "--state-db", str(state_db), "--json"]
+    res = subprocess.run(
+        [sys.executable, "-m", "gatewatch.daemon.commands.main", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [str(t["subject"]) for t in json.loads(res.stdout)["local_tickets"]]
 
 
 def test_rules_fire_on_a_zigbee2mqtt_contact_and_a_tasmota_power_state(
@@ -86,5 +102,8 @@ def test_rules_fire_on_a_zigbee2mqtt_contact_and_a_tasmota_power_state(
         assert m['gatewatch_mapped_fields_total{fate="unmapped"}'] == 1
         assert m['gatewatch_mapped_fields_total{fate="rejected"}'] == 0
         assert m["gatewatch_readings_stored_total"] == 8
+        door, plug = sorted(ticket_titles(tmp_path / "state" / "state.db"))
+        assert door.startswith("[P2] Fire door open: Fire door, stair 2")
+        assert plug.startswith("[P2] Rack power OFF: Server rack plug")
     finally:
         assert gw.stop() == 0
