@@ -166,8 +166,7 @@ class PayloadDecoder:
         applied = apply_mapping(entry.mapping, entry.fields, payload, now, self.default_site)
         out = Decoded([], [], applied.fates)
         if applied.error is not None:
-            self.fates["rejected"] += 1
-            return Decoded([], [Rejection(*applied.error)], applied.fates)
+            out.rejections.append(Rejection(*applied.error))
         for fate in applied.fates:
             if fate.fate == "rejected":
                 out.rejections.append(

@@ -11,8 +11,9 @@ Each field decodes on its own: a message with 8 good fields and 1 bad one gives
 - ``unmapped``: no field maps it (counted, never fatal; ``unmapped: numbers``
   takes numbers and booleans under their own path instead).
 
-Only a payload that is not JSON where fields are expected, or a bad timestamp
-(it applies to every field), refuses the whole message.
+Only a payload that is not JSON where fields are expected, a bad timestamp (it
+applies to every field), or a message of which nothing maps (``no_metric``: no
+reading, no refused field, not everything ignored) refuses the whole message.
 """
 
 from __future__ import annotations
@@ -83,8 +84,21 @@ def _apply(
     body = lookup(doc, mapping.root)
     if body is MISSING:
         out.fates.append(FieldFate(path_text(mapping.root), "unmapped", detail="root not found"))
+    else:
+        _fields(mapping, body, topic_metric, ts, out)
+    _nothing_taken(mapping, out)
+
+
+def _nothing_taken(mapping: Mapping, out: Applied) -> None:
+    """A message that gives no reading and no field refusal is dead-lettered (so a mapping
+    mistake loses nothing: it can be replayed), unless every field was ignored on purpose."""
+    if out.raws or any(f.fate == "rejected" for f in out.fates):
         return
-    _fields(mapping, body, topic_metric, ts, out)
+    if out.fates and all(f.fate == "ignored" for f in out.fates):
+        return
+    unmapped = ", ".join(f.path for f in out.fates if f.fate == "unmapped")[:120]
+    what = f"no field maps to a metric (unmapped: {unmapped})" if unmapped else "no fields"
+    raise RejectError("no_metric", f"{what}; map one in {mapping.name} ({mapping.origin})")
 
 
 def _document(payload: bytes) -> Any:

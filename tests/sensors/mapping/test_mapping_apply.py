@@ -123,3 +123,13 @@ def test_objects_where_numbers_are_expected_are_rejected_per_field() -> None:
     out = apply_mapping(m, {"asset": "x"}, b'{"a": {"deep": 1}, "b": null}', NOW, "hq")
     assert out.raws == []
     assert [(f.path, f.reason) for f in out.fates] == [("a", "not_a_number"), ("b", "not_a_number")]
+
+
+def test_a_message_of_which_nothing_maps_is_refused_unless_all_was_ignored() -> None:
+    m = mapping(fields=(field("v"),), ignore=("rssi",))
+    for payload in (b"{}", b"[]", b'{"action": "single"}', b'{"rssi": 3, "action": "x"}'):
+        out = apply_mapping(m, {"asset": "a"}, payload, NOW, "hq")
+        assert out.error is not None and out.error[0] == "no_metric", payload
+        assert "maps.yaml:3" in out.error[1]
+    out = apply_mapping(m, {"asset": "a"}, b'{"rssi": 3}', NOW, "hq")
+    assert out.error is None and [f.fate for f in out.fates] == ["ignored"]
