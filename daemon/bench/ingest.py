@@ -12,7 +12,9 @@ stream of N readings over M series from several publisher processes to:
    the writer's commit time).
 
 Then one more flat-out gatewatch run with ``--rss-series`` series for peak
-RSS. Rates are readings/s from "publishers go" to the last message received
+RSS, and the same stream in a mapped JSON shape (zigbee2mqtt-style, decoded
+through a mapping) against its own mosquitto_sub limit, at the highest QoS.
+Rates are readings/s from "publishers go" to the last message received
 (reference) or the last commit (gatewatch); ratios are to the same run's
 mosquitto_sub, since single-core speed drifts between hours.
 """
@@ -61,10 +63,12 @@ class BenchOptions:
         if self.latency_seconds <= 0 or self.idle <= 0 or self.rss_series < 0:
             raise ValueError("--latency-seconds and --idle must be > 0, --rss-series >= 0")
 
-    def spec(self, readings: int | None = None, series: int | None = None) -> bs.StreamSpec:
+    def spec(
+        self, readings: int | None = None, series: int | None = None, shape: str = "value"
+    ) -> bs.StreamSpec:
         t0_ms = int(time.time() * 1000) - T0_AGO_MS
         return bs.StreamSpec(
-            readings or self.readings, series or self.series, self.publishers, t0_ms
+            readings or self.readings, series or self.series, self.publishers, t0_ms, shape
         )
 
 
@@ -94,11 +98,11 @@ class Bench:
         self._phase += 1
         return self.tmp / f"{self._phase:02d}-{name}"
 
-    def reference(self, qos: int) -> dict[str, Any]:
-        workdir = self._workdir(f"ref-q{qos}")
+    def reference(self, qos: int, shape: str = "value") -> dict[str, Any]:
+        workdir = self._workdir(f"ref-q{qos}-{shape}")
         workdir.mkdir()
         res, start, published = run_reference(
-            self.opts.spec(), qos, self.broker.port, workdir, self.opts.idle
+            self.opts.spec(shape=shape), qos, self.broker.port, workdir, self.opts.idle
         )
         seconds = res.end - start
         return {
@@ -110,7 +114,7 @@ class Bench:
         }
 
     def gatewatch(self, qos: int, spec: bs.StreamSpec, rate: float = 0.0) -> dict[str, Any]:
-        workdir = self._workdir(f"gw-q{qos}-s{spec.series}")
+        workdir = self._workdir(f"gw-q{qos}-s{spec.series}-{spec.shape}")
         options = [
             f"--synchronous={self.opts.synchronous}",
             f"--idle={self.opts.idle}",
@@ -190,9 +194,20 @@ class Bench:
         keep = ("published", "stored", "lost", "readings_per_s", "peak_rss_mib")
         return {"qos": qos, "series": self.opts.rss_series, **{k: run[k] for k in keep}}
 
+    def mapped_run(self) -> dict[str, Any]:
+        """The stream as mapped JSON: gatewatch through a mapping against its own limit."""
+        qos = max(self.opts.qos)
+        limit = self.reference(qos, "mapped")
+        gw = self.gatewatch(qos, self.opts.spec(shape="mapped"))
+        keep = ("published", "stored", "lost", "dead_letters", "seconds", "readings_per_s")
+        row = {k: gw[k] for k in keep} | {"peak_rss_mib": gw["peak_rss_mib"]}
+        row["ratio"] = _ratio(gw["readings_per_s"], limit["readings_per_s"])
+        return {"qos": qos, "shape": "mapped", "limit": limit, "gatewatch": row}
+
     def run(self) -> dict[str, Any]:
         runs = [self.run_qos(q) for q in self.opts.qos]
         rss = self.rss_run()
+        mapped = self.mapped_run()
         return {
             "benchmark": "ingest",
             "readings": self.opts.readings,
@@ -203,6 +218,7 @@ class Bench:
             "broker": f"mosquitto {Broker.version()}",
             "runs": runs,
             "rss_run": rss,
+            "mapped_run": mapped,
             "goals": goals(runs, rss),
         }
 
@@ -244,6 +260,11 @@ def render(report: dict[str, Any]) -> str:
             f"p50 {_fmt(lat['p50_ms'])} ms, p99 {_fmt(lat['p99_ms'])} ms, "
             f"max {_fmt(lat['max_ms'])} ms, lost {lat['lost']}"
         )
+    mapped = report.get("mapped_run")
+    if mapped is not None:
+        q, lim, gw = mapped["qos"], mapped["limit"], mapped["gatewatch"]
+        lines.append(_row(q, "mosquitto_sub (mapped)", lim | {"ratio": 1.0, "peak_rss_mib": None}))
+        lines.append(_row(q, "gatewatch mapped JSON", gw))
     rss = report["rss_run"]
     if rss is not None:
         lines.append(
