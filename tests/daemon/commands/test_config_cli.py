@@ -99,3 +99,12 @@ def test_config_check_json_names_the_forward_target(
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert (doc["forward"], doc["influxdb"]) == (forward, url)
+
+
+def test_config_check_names_the_mappings() -> None:
+    res = gatewatch("config", "check", "--config", str(CONFIG_DIR / "gatewatch.yaml"), "--json")
+    assert res.returncode == 0, res.stderr
+    names = json.loads(res.stdout)["mappings"]
+    assert "zigbee2mqtt" in names and "tasmota-state" in names and len(names) == 14
+    res = gatewatch("config", "check", "--config", str(CONFIG_DIR / "gatewatch.yaml"))
+    assert "14 mappings" in res.stdout
