@@ -29,6 +29,7 @@ from gatewatch.sensors.mapping.path import MISSING, Path, lookup, path_text
 from gatewatch.sensors.payloads.base import Raw, RejectError
 
 FATES = ("mapped", "rejected", "ignored", "unmapped")
+MAX_DEPTH = 64  # levels of nesting walked for unmapped fields; deeper ones are unmapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ def apply_mapping(
     except RejectError as exc:
         out.raws.clear()
         out.error = (exc.reason, exc.detail)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # never raised on
+        out.raws.clear()
+        out.error = ("undecodable", f"{type(exc).__name__}: {exc}"[:200])
     return out
 
 
@@ -161,6 +165,9 @@ class _Rest:
         text = path_text(at)
         if at and any(fnmatchcase(text, pattern) for pattern in self.mapping.ignore):
             self.out.fates.append(FieldFate(text, "ignored"))
+        elif len(at) > MAX_DEPTH:
+            detail = f"nested deeper than {MAX_DEPTH} levels"
+            self.out.fates.append(FieldFate(text[:200], "unmapped", detail=detail))
         elif type(node) is dict:
             for key, child in node.items():
                 self.walk(child, (*at, key))

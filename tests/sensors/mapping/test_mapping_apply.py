@@ -133,3 +133,12 @@ def test_a_message_of_which_nothing_maps_is_refused_unless_all_was_ignored() -> 
         assert "maps.yaml:3" in out.error[1]
     out = apply_mapping(m, {"asset": "a"}, b'{"rssi": 3}', NOW, "hq")
     assert out.error is None and [f.fate for f in out.fates] == ["ignored"]
+
+
+def test_deeply_nested_payloads_are_refused_or_cut_never_raised() -> None:
+    m = mapping(fields=(field("v"),), unmapped="numbers")
+    for depth in (100, 1000):
+        deep = b'{"a":' * depth + b"1" + b"}" * depth
+        out = apply_mapping(m, {"asset": "a"}, b'{"v": 2, "d": ' + deep + b"}", NOW, "hq")
+        assert out.error is None and [r[0] for r in out.raws] == ["v"]
+        assert out.fates[-1].fate == "unmapped" and "deeper than 64" in out.fates[-1].detail
