@@ -33,6 +33,7 @@ from gatewatch.sensors.payloads.base import (
     loads,
 )
 from gatewatch.sensors.payloads.objects import single_value
+from gatewatch.sensors.sparkplug.decode import NAMESPACE, SparkplugDecoder, SparkplugTopic
 from gatewatch.sensors.topics import TopicFields, TopicPattern
 
 REASONS = (
@@ -52,6 +53,8 @@ REASONS = (
     "unknown_metric",
     "undecodable",
     "unknown_state",
+    "bad_sparkplug",
+    "unknown_alias",
 )
 
 
@@ -69,6 +72,9 @@ class MappedTopic:
     mapping: MappingModel
     fields: dict[str, str]
     topic: Topic
+
+
+Entry = Topic | Rejection | MappedTopic | SparkplugTopic  # what a topic is, cached per topic
 
 
 @dataclass(slots=True)
@@ -91,6 +97,7 @@ class PayloadDecoder:
         strict_assets: bool = False,
         shapes: Mapping[str, Shape] = SHAPES,
         mappings: MappingSet = MappingSet(),  # noqa: B008 (frozen, empty)
+        sparkplug: bool = False,  # decode spBv1.0/... topics as Sparkplug B
     ) -> None:
         self.patterns = patterns
         self.assets = assets
@@ -99,7 +106,9 @@ class PayloadDecoder:
         self.strict_assets = strict_assets
         self.mappings = mappings
         self.fates: Counter[str] = Counter()  # fields of mapped messages, by fate
-        self._topics: dict[bytes, Topic | Rejection | MappedTopic] = {}
+        self.sparkplug = SparkplugDecoder() if sparkplug else None
+        self._topics: dict[bytes, Entry] = {}
+        self._assets: dict[str, Topic | Rejection] = {}  # of Sparkplug nodes and devices
         self.shapes = shapes
         self._object = _dispatch(shapes, dict)  # a JSON object -> raw readings
         self._array = _dispatch(shapes, list)  # a JSON array
@@ -145,12 +154,34 @@ class PayloadDecoder:
             raise RejectError("empty", "payload is empty")
         return self._plain(payload, topic, now)
 
-    def _not_shaped(self, entry: Rejection | MappedTopic, payload: bytes, now: float) -> Decoded:
-        """A topic no pattern of mqtt.topics decodes: refused, or a mapping's."""
+    def _not_shaped(
+        self, entry: Rejection | MappedTopic | SparkplugTopic, payload: bytes, now: float
+    ) -> Decoded:
+        """A topic no pattern of mqtt.topics decodes: refused, a mapping's or Sparkplug's."""
         if type(entry) is Rejection:
             return Decoded([], [entry])
+        if type(entry) is SparkplugTopic:
+            return self._sparkplug_message(entry, payload, now)
         assert type(entry) is MappedTopic
         return self._mapped(entry, payload, now)
+
+    def _sparkplug_message(self, entry: SparkplugTopic, payload: bytes, now: float) -> Decoded:
+        """Sparkplug B: readings of the node or its devices, checked against the registry."""
+        if len(payload) > self.max_payload_bytes:
+            return self._oversized(payload)
+        assert self.sparkplug is not None
+        outcome = self.sparkplug.decode(entry, payload, now)
+        out = Decoded([], [Rejection(*r) for r in outcome.rejections])
+        for asset, raw in outcome.readings:
+            topic = self._assets.get(asset)
+            if topic is None:
+                fields = TopicFields(self.default_site, asset, None)
+                topic = self._assets.setdefault(asset, self._known(fields, False))
+            if isinstance(topic, Topic):
+                self._check(topic, raw, now, out)
+            else:
+                out.rejections.append(topic)
+        return out
 
     def _oversized(self, payload: bytes) -> Decoded:
         return _one(
@@ -182,18 +213,21 @@ class PayloadDecoder:
         self.fates["rejected"] += len(out.rejections)
         return out
 
-    def _topic(self, topic: bytes) -> Topic | Rejection | MappedTopic:
+    def _topic(self, topic: bytes) -> Entry:
         result = self._parse_topic(topic)
         if len(self._topics) >= 100_000:
             self._topics.clear()
         self._topics[topic] = result
         return result
 
-    def _parse_topic(self, topic: bytes) -> Topic | Rejection | MappedTopic:
+    def _parse_topic(self, topic: bytes) -> Entry:
         try:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
             return Rejection("bad_topic", "topic is not valid UTF-8")
+        if self.sparkplug is not None and text.startswith(f"{NAMESPACE}/"):
+            parsed = SparkplugTopic.parse(text)
+            return parsed if isinstance(parsed, SparkplugTopic) else Rejection("bad_topic", parsed)
         found = self.mappings.find(text) if self.mappings else None
         if found is not None:
             return self._mapped_topic(*found)

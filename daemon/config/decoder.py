@@ -15,4 +15,5 @@ def build_decoder(cfg: Config) -> PayloadDecoder:
         max_payload_bytes=cfg.ingest.max_payload_bytes,
         strict_assets=cfg.ingest.strict_assets,
         mappings=cfg.mappings,
+        sparkplug=cfg.sparkplug,
     )

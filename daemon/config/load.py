@@ -24,6 +24,7 @@ from gatewatch.daemon.config.files import read_text
 from gatewatch.sensors.mapping.model import MappingSet
 from gatewatch.sensors.mapping.topic import minimal_subscriptions
 from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.sparkplug.decode import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
 from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
@@ -82,6 +83,7 @@ class Config:
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
     mappings: MappingSet = field(default_factory=MappingSet)
     mapping_paths: tuple[Path, ...] = ()
+    sparkplug: bool = False  # decode Sparkplug B (spBv1.0/...) messages
 
     @property
     def state_db(self) -> Path:
@@ -109,7 +111,11 @@ def parse_config(
     topics = _topics(mq)
     mapping_paths = _mapping_paths(root.section("mappings"), base_dir)
     mappings = _load_mappings(mapping_paths, problems)
+    sp = root.section("sparkplug")
+    sparkplug = sp.flag("enabled", False)
+    sp.check_unknown()
     subscriptions = [t.subscription for t in topics] + list(mappings.subscriptions)
+    subscriptions += list(SPARKPLUG_SUBSCRIPTIONS) if sparkplug else []
     mqtt = _mqtt(mq, minimal_subscriptions(subscriptions), base_dir, env)
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
@@ -158,6 +164,7 @@ def parse_config(
         anomaly=anomaly,
         mappings=mappings,
         mapping_paths=mapping_paths,
+        sparkplug=sparkplug,
     )
 
 

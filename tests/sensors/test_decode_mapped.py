@@ -91,3 +91,30 @@ def test_topics_no_mapping_takes_decode_as_before() -> None:
     out = d.decode(b"building/hq/lift-1/load", b"640", NOW)
     assert [(r.metric, r.value) for r in out.readings] == [("load", 640.0)]
     assert out.fields == () and not d.fates
+
+
+def test_sparkplug_topics_go_to_the_sparkplug_decoder_and_the_registry() -> None:
+    from gatewatch.sensors.sparkplug.schema import Payload
+
+    d = PayloadDecoder([], ASSETS, default_site="hq", sparkplug=True)
+    birth = Payload(timestamp=1_764_999_990_000, seq=0)
+    birth.metrics.add(name="load", alias=1, datatype=10, double_value=640.0)
+    birth.metrics.add(name="speed", alias=2, datatype=10, double_value=1.5)
+    out = d.decode(b"spBv1.0/hq/DBIRTH/ctrl/lift-1", birth.SerializeToString(), NOW)
+    assert [(r.site, r.asset, r.metric, r.value, r.unit) for r in out.readings] == [
+        ("hq", "lift-1", "online", 1.0, None),
+        ("hq", "lift-1", "load", 640.0, "kg"),
+        ("hq", "lift-1", "speed", 1.5, None),
+    ]
+    data = Payload(timestamp=1_764_999_991_000, seq=1)
+    data.metrics.add(alias=1, double_value=9000.0)  # outside the registry's range
+    out = d.decode(b"spBv1.0/hq/DDATA/ctrl/lift-1", data.SerializeToString(), NOW)
+    assert out.readings == [] and [r.reason for r in out.rejections] == ["out_of_range"]
+    garbage = d.decode(b"spBv1.0/hq/DDATA/ctrl/lift-1", b"\xff\xfe\xfd", NOW)
+    assert [r.reason for r in garbage.rejections] == ["bad_sparkplug"]  # never bad_utf8
+    bad_topic = d.decode(b"spBv1.0/hq/NCMD/ctrl", b"", NOW)
+    assert [r.reason for r in bad_topic.rejections] == ["bad_topic"]
+    off = PayloadDecoder([], ASSETS, default_site="hq")  # sparkplug not enabled
+    assert [r.reason for r in off.decode(b"spBv1.0/hq/NDATA/ctrl", b"\xff", NOW).rejections] == [
+        "bad_topic"
+    ]
