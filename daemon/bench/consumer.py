@@ -95,6 +95,7 @@ def bench_config(a: argparse.Namespace) -> Config:
         ingest=IngestSettings(),
         store=StoreSettings(path=workdir / "readings.db", synchronous=a.synchronous),
         mappings=_mappings(a.shape),
+        sparkplug=a.shape == "sparkplug",
     )
 
 

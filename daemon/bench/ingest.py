@@ -12,8 +12,9 @@ stream of N readings over M series from several publisher processes to:
    the writer's commit time).
 
 Then one more flat-out gatewatch run with ``--rss-series`` series for peak
-RSS, and the same stream in a mapped JSON shape (zigbee2mqtt-style, decoded
-through a mapping) against its own mosquitto_sub limit, at the highest QoS.
+RSS, and the same stream as mapped JSON (zigbee2mqtt-style, decoded through a
+mapping) and as Sparkplug B DDATA, each against its own mosquitto_sub limit, at
+the highest QoS.
 Rates are readings/s from "publishers go" to the last message received
 (reference) or the last commit (gatewatch); ratios are to the same run's
 mosquitto_sub, since single-core speed drifts between hours.
@@ -194,20 +195,20 @@ class Bench:
         keep = ("published", "stored", "lost", "readings_per_s", "peak_rss_mib")
         return {"qos": qos, "series": self.opts.rss_series, **{k: run[k] for k in keep}}
 
-    def mapped_run(self) -> dict[str, Any]:
-        """The stream as mapped JSON: gatewatch through a mapping against its own limit."""
+    def shape_run(self, shape: str) -> dict[str, Any]:
+        """The stream in another shape (mapped JSON, Sparkplug B) against its own limit."""
         qos = max(self.opts.qos)
-        limit = self.reference(qos, "mapped")
-        gw = self.gatewatch(qos, self.opts.spec(shape="mapped"))
+        limit = self.reference(qos, shape)
+        gw = self.gatewatch(qos, self.opts.spec(shape=shape))
         keep = ("published", "stored", "lost", "dead_letters", "seconds", "readings_per_s")
         row = {k: gw[k] for k in keep} | {"peak_rss_mib": gw["peak_rss_mib"]}
         row["ratio"] = _ratio(gw["readings_per_s"], limit["readings_per_s"])
-        return {"qos": qos, "shape": "mapped", "limit": limit, "gatewatch": row}
+        return {"qos": qos, "shape": shape, "limit": limit, "gatewatch": row}
 
     def run(self) -> dict[str, Any]:
         runs = [self.run_qos(q) for q in self.opts.qos]
         rss = self.rss_run()
-        mapped = self.mapped_run()
+        mapped, sparkplug = self.shape_run("mapped"), self.shape_run("sparkplug")
         return {
             "benchmark": "ingest",
             "readings": self.opts.readings,
@@ -219,6 +220,7 @@ class Bench:
             "runs": runs,
             "rss_run": rss,
             "mapped_run": mapped,
+            "sparkplug_run": sparkplug,
             "goals": goals(runs, rss),
         }
 
@@ -260,11 +262,16 @@ def render(report: dict[str, Any]) -> str:
             f"p50 {_fmt(lat['p50_ms'])} ms, p99 {_fmt(lat['p99_ms'])} ms, "
             f"max {_fmt(lat['max_ms'])} ms, lost {lat['lost']}"
         )
-    mapped = report.get("mapped_run")
-    if mapped is not None:
-        q, lim, gw = mapped["qos"], mapped["limit"], mapped["gatewatch"]
-        lines.append(_row(q, "mosquitto_sub (mapped)", lim | {"ratio": 1.0, "peak_rss_mib": None}))
-        lines.append(_row(q, "gatewatch mapped JSON", gw))
+    for key, short, name in (
+        ("mapped_run", "mapped", "mapped JSON"),
+        ("sparkplug_run", "spB", "Sparkplug B"),
+    ):
+        run = report.get(key)
+        if run is not None:
+            q, lim, gw = run["qos"], run["limit"], run["gatewatch"]
+            ref = lim | {"ratio": 1.0, "peak_rss_mib": None}
+            lines.append(_row(q, f"mosquitto_sub ({short})", ref))
+            lines.append(_row(q, f"gatewatch {name}", gw))
     rss = report["rss_run"]
     if rss is not None:
         lines.append(

@@ -190,6 +190,8 @@ def run_reference(
     cid = f"bench-ref-{workdir.name}"
     base = [sub_bin, "-p", str(port), "-c", "-i", cid, "-q", str(qos)]
     base += ["-t", bs.topic_filter(spec.shape)]
+    if spec.shape == "sparkplug":  # binary payloads: one hex line each, so lines count them
+        base += ["-F", "%x"]
     # register the persistent session first: nothing published later can miss it
     subprocess.run([*base, "-E"], check=True, timeout=START_TIMEOUT)
     out_path = workdir / "mosquitto_sub.out"

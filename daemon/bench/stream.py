@@ -11,7 +11,9 @@ Two shapes of the same stream: ``value`` (``{"value": v, "ts": t, "unit": "C"}``
 on ``building/bench/<asset>/<metric>``, gatewatch's own payload) and ``mapped``
 (``{"<metric>": v, "last_seen": <epoch ms>}`` on ``zigbee2mqtt/<asset>``,
 decoded through MAPPED_YAML: the zigbee2mqtt preset's timestamp path and
-``unmapped: numbers``), one reading per message either way.
+``unmapped: numbers``) and ``sparkplug`` (a Sparkplug B DDATA on
+``spBv1.0/bench/DDATA/edge/<asset>``, the metric by name, a Double), one
+reading per message in each.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gatewatch.sensors.mqtt.codec import encode_varint
 SITE = "bench"
 METRICS_PER_ASSET = 8
 TOPIC_FILTER = "building/+/+/+"
-SHAPES = ("value", "mapped")
+SHAPES = ("value", "mapped", "sparkplug")
 MAPPED_YAML = """\
 mappings:
   - name: bench-zigbee2mqtt
@@ -75,11 +77,13 @@ def topic(s: int, shape: str = "value") -> bytes:
     asset, metric = series_name(s)
     if shape == "mapped":
         return f"zigbee2mqtt/{asset}".encode()
+    if shape == "sparkplug":
+        return f"spBv1.0/{SITE}/DDATA/edge/{asset}".encode()
     return f"building/{SITE}/{asset}/{metric}".encode()
 
 
 def topic_filter(shape: str) -> str:
-    return "zigbee2mqtt/+" if shape == "mapped" else TOPIC_FILTER
+    return {"mapped": "zigbee2mqtt/+", "sparkplug": "spBv1.0/+/DDATA/+/+"}.get(shape, TOPIC_FILTER)
 
 
 def payload(value: float, ts_ms: int) -> bytes:
@@ -90,7 +94,17 @@ def payload_of(shape: str, s: int, value: float, ts_ms: int) -> bytes:
     """Series ``s``'s reading in the stream's shape."""
     if shape == "mapped":
         return b'{"%s":%.2f,"last_seen":%d}' % (series_name(s)[1].encode(), value, ts_ms)
+    if shape == "sparkplug":
+        return sparkplug_data(series_name(s)[1], value, ts_ms)
     return payload(value, ts_ms)
+
+
+def sparkplug_data(metric: str, value: float, ts_ms: int) -> bytes:
+    from gatewatch.sensors.sparkplug.schema import Payload
+
+    message = Payload(timestamp=ts_ms, seq=0)
+    message.metrics.add(name=metric, datatype=10, double_value=value)  # 10: Double
+    return bytes(message.SerializeToString())
 
 
 def value_of(k: int) -> float:
