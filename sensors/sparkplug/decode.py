@@ -89,6 +89,8 @@ class SparkplugDecoder:
             self._birth(topic, message, ts, out)
         else:
             self._metrics(topic, message.metrics, self._aliases.get(topic.key, {}), ts, out)
+            if not message.metrics:  # acknowledged, so it must leave a trace
+                out.rejections.append(("no_metric", f"{topic.kind} without metrics", None))
         return out
 
     def _birth(self, topic: SparkplugTopic, message: Any, ts: float, out: Outcome) -> None:

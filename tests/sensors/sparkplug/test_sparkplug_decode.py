@@ -7,6 +7,8 @@ from typing import Any
 
 from gatewatch.sensors.sparkplug.decode import SparkplugDecoder, SparkplugTopic
 from gatewatch.sensors.sparkplug.schema import Payload
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 NOW = 1_765_000_000.0
 TS_MS = 1_764_999_990_000
@@ -130,3 +132,30 @@ def test_garbage_is_bad_sparkplug_never_bad_utf8_and_topics_are_checked() -> Non
     assert isinstance(SparkplugTopic.parse("spBv1.0/hq/NCMD/gw1"), str)
     assert isinstance(SparkplugTopic.parse("spAv1.0/hq/NDATA/gw1"), str)
     assert topic("spBv1.0/hq/NDATA/gw1").asset == "gw1"
+
+
+KINDS = [
+    "spBv1.0/hq/NBIRTH/gw1",
+    "spBv1.0/hq/NDATA/gw1",
+    "spBv1.0/hq/NDEATH/gw1",
+    "spBv1.0/hq/DBIRTH/gw1/d1",
+    "spBv1.0/hq/DDATA/gw1/d1",
+    "spBv1.0/hq/DDEATH/gw1/d1",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(KINDS), st.binary(max_size=48)), max_size=6))
+def test_any_bytes_in_any_order_leave_a_reading_or_a_refusal(
+    messages: list[tuple[str, bytes]],
+) -> None:
+    d = SparkplugDecoder()
+    for text, raw in messages:
+        out = d.decode(topic(text), raw, NOW)
+        assert out.readings or out.rejections
+        assert all(reason != "bad_utf8" for reason, _, _ in out.rejections)
+
+
+def test_data_without_metrics_is_refused_not_dropped() -> None:
+    out = SparkplugDecoder().decode(topic("spBv1.0/hq/NDATA/gw1"), b"", NOW)
+    assert out.readings == [] and [r[0] for r in out.rejections] == ["no_metric"]
