@@ -55,6 +55,7 @@ REASONS = (
     "unknown_state",
     "bad_sparkplug",
     "unknown_alias",
+    "conflict",  # from the store: that series and time already hold another value
 )
 
 
@@ -284,7 +285,8 @@ class PayloadDecoder:
                 out.rejections.append(Rejection("out_of_range", detail, metric))
                 return
             unit = unit if unit is not None else spec.unit
-        out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit))
+        # a shape gives ``now`` itself as the ts when the payload has none
+        out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit, ts == now))
 
 
 def _one(reason: str, detail: str) -> Decoded:

@@ -41,7 +41,7 @@ from gatewatch.daemon.run.ingest_stage import IngestStage, StoreStage, build_ing
 from gatewatch.daemon.run.stage import Lifecycle
 from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.mapping.model import MappingSet
-from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.mqtt.settings import MqttSettings
 from gatewatch.sensors.topics import TopicPattern
 
 POLL = 0.02

@@ -13,10 +13,20 @@ import sys
 from collections.abc import Sequence
 
 from gatewatch.core.yamlsource import ConfigError
-from gatewatch.daemon.commands import anomaly, bench, config, maps, rules, run, silence, tickets
+from gatewatch.daemon.commands import (
+    anomaly,
+    bench,
+    config,
+    deadletters,
+    maps,
+    rules,
+    run,
+    silence,
+    tickets,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-COMMANDS = (run, bench, config, rules, silence, anomaly, tickets, maps)
+COMMANDS = (run, bench, config, rules, silence, anomaly, tickets, deadletters, maps)
 
 
 def _parser() -> argparse.ArgumentParser:

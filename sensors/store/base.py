@@ -21,8 +21,27 @@ class DeadLetter:
     detail: str
 
 
+STORED, DUPLICATE, CONFLICT = "stored", "duplicate", "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write made of its readings. ``fates`` is None when every one was stored
+    (the common case); else one fate per reading, in order: STORED; DUPLICATE (that
+    series and millisecond already hold the same value: a redelivery, kept once) or
+    CONFLICT (they hold another value: dead-lettered in the same transaction).
+    ``moved``: (index, ts) of readings without a payload time stored at the next free
+    millisecond of their series instead of their own."""
+
+    fates: tuple[str, ...] | None = None
+    moved: tuple[tuple[int, float], ...] = ()
+
+
+ALL_STORED = WriteResult()
+
+
 class Store(Protocol):
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> None:
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
         """Make readings and dead letters durable; when this returns they survive kill -9."""
 
     def read_range(self, key: SeriesKey, start: float, end: float) -> list[tuple[float, float]]:

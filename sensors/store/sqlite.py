@@ -2,7 +2,8 @@
 
 Schema: ``series`` (id <-> site/asset/metric/unit) and ``readings`` keyed by
 ``(series_id, ts_ms)`` WITHOUT ROWID, so a range read of one series is one
-index seek and duplicates (an MQTT redelivery) collapse on the key. When
+index seek; what a taken key makes of a reading (duplicate, conflict, the next free
+millisecond) is sensors/store/insert.py. When
 forwarding to InfluxDB is on, each write also appends to ``forward_queue``
 in the same transaction (store-and-forward). Dead letters live in the state
 database, attached as ``state`` so a batch commits both.
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
 from gatewatch.core.reading import Reading, SeriesKey
-from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.store.base import DeadLetter, WriteResult
+from gatewatch.sensors.store.insert import KeyTakenError, insert_readings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -71,12 +74,14 @@ class SqliteStore:
         retention_days: float = 400.0,
         forward: bool = False,
         synchronous: str = "FULL",
+        clock: Callable[[], float] = time.time,  # received_at of a conflict's dead letter
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path, self.state_path = path, state_path
         self.retention_days = retention_days
         self.forward = forward
+        self.clock = clock
         self._conn = connect(path, state_path, synchronous=synchronous)
         self._lock = threading.Lock()
         self._ids: dict[tuple[str, str, str], int] = {}
@@ -100,7 +105,15 @@ class SqliteStore:
             sid = self._ids[key] = int(row[0])
         return sid
 
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> None:
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
+        try:
+            return self._write(readings, dead, row_by_row=False)
+        except KeyTakenError:  # rolled back: again, judging each reading on its own
+            return self._write(readings, dead, row_by_row=True)
+
+    def _write(
+        self, readings: Sequence[Reading], dead: Sequence[DeadLetter], *, row_by_row: bool
+    ) -> WriteResult:
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -114,7 +127,11 @@ class SqliteStore:
                     )
                     for r in readings
                 ]
-                conn.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?)", rows)
+                rows, result, refused = insert_readings(
+                    conn, rows, readings, row_by_row, self.clock()
+                )
+                if refused:
+                    dead = [*dead, *refused]
                 if self.forward and rows:
                     conn.executemany(
                         "INSERT INTO forward_queue (series_id, ts, value) VALUES (?, ?, ?)", rows
@@ -126,6 +143,7 @@ class SqliteStore:
                         [(d.received_at, d.topic, d.payload, d.reason, d.detail) for d in dead],
                     )
                 conn.execute("COMMIT")
+                return result
             except BaseException:
                 conn.execute("ROLLBACK")
                 self._load_ids()  # forget series ids of the rolled-back transaction
