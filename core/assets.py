@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from gatewatch.core.states import StateTable
 from gatewatch.core.yamlsource import (
     ConfigError,
     LocDict,
@@ -86,6 +87,7 @@ class Asset:
 class AssetRegistry:
     assets: Mapping[str, Asset]
     source: str = "<empty>"
+    states: StateTable = field(default_factory=StateTable)  # metrics' state names (mappings)
 
     def get(self, asset_id: str) -> Asset | None:
         return self.assets.get(asset_id)

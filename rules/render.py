@@ -36,6 +36,13 @@ def fmt_trend(per_min: float | None, unit: str | None) -> str:
     return f"{word} {fmt_number(abs(per_min))} {unit or ''}/min".replace(" /", "/")
 
 
+def _state(rule: Rule, value: float | None) -> str:
+    """The name of the value in the rule's metric (closed, stuck), or "" if it has none."""
+    if rule.states is None or value is None:
+        return ""
+    return rule.states.name(value) or ""
+
+
 def fields(rule: Rule, ctx: Context, priority: int, since: float, ts: float) -> dict[str, str]:
     asset, loc = ctx.asset, ctx.asset.location if ctx.asset else None
     resp = asset.responsible if asset else None
@@ -56,6 +63,7 @@ def fields(rule: Rule, ctx: Context, priority: int, since: float, ts: float) -> 
         "asset.checklist": asset.checklist_url if asset else "",
         "metric": ctx.metric or "",
         "value": fmt_number(ctx.value),
+        "state": _state(rule, ctx.value),
         "unit": ctx.unit or "",
         "threshold": fmt_number(ctx.threshold),
         "since": fmt_time(since),

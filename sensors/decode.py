@@ -10,13 +10,17 @@ input: a refused reading becomes a Rejection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import isfinite
 from typing import Any
 
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.reading import Reading
+from gatewatch.sensors.mapping.apply import FieldFate, apply_mapping
+from gatewatch.sensors.mapping.model import Mapping as MappingModel
+from gatewatch.sensors.mapping.model import MappingSet
 from gatewatch.sensors.payloads import SHAPES
 from gatewatch.sensors.payloads.base import (
     MAX_FUTURE_S,
@@ -29,7 +33,8 @@ from gatewatch.sensors.payloads.base import (
     loads,
 )
 from gatewatch.sensors.payloads.objects import single_value
-from gatewatch.sensors.topics import TopicPattern
+from gatewatch.sensors.sparkplug.decode import NAMESPACE, SparkplugDecoder, SparkplugTopic
+from gatewatch.sensors.topics import TopicFields, TopicPattern
 
 REASONS = (
     "bad_topic",
@@ -47,6 +52,9 @@ REASONS = (
     "unknown_asset",
     "unknown_metric",
     "undecodable",
+    "unknown_state",
+    "bad_sparkplug",
+    "unknown_alias",
     "conflict",  # from the store: that series and time already hold another value
 )
 
@@ -58,10 +66,23 @@ class Rejection:
     metric: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MappedTopic:
+    """A topic that a mapping of ``mappings:`` takes, with its fields; cached per topic."""
+
+    mapping: MappingModel
+    fields: dict[str, str]
+    topic: Topic
+
+
+Entry = Topic | Rejection | MappedTopic | SparkplugTopic  # what a topic is, cached per topic
+
+
 @dataclass(slots=True)
 class Decoded:
     readings: list[Reading]
     rejections: list[Rejection]
+    fields: Sequence[FieldFate] = ()  # per field, for a message a mapping decoded
 
 
 class PayloadDecoder:
@@ -76,13 +97,19 @@ class PayloadDecoder:
         max_payload_bytes: int = 65_536,
         strict_assets: bool = False,
         shapes: Mapping[str, Shape] = SHAPES,
+        mappings: MappingSet = MappingSet(),  # noqa: B008 (frozen, empty)
+        sparkplug: bool = False,  # decode spBv1.0/... topics as Sparkplug B
     ) -> None:
         self.patterns = patterns
         self.assets = assets
         self.default_site = default_site
         self.max_payload_bytes = max_payload_bytes
         self.strict_assets = strict_assets
-        self._topics: dict[bytes, Topic | Rejection] = {}
+        self.mappings = mappings
+        self.fates: Counter[str] = Counter()  # fields of mapped messages, by fate
+        self.sparkplug = SparkplugDecoder() if sparkplug else None
+        self._topics: dict[bytes, Entry] = {}
+        self._assets: dict[str, Topic | Rejection] = {}  # of Sparkplug nodes and devices
         self.shapes = shapes
         self._object = _dispatch(shapes, dict)  # a JSON object -> raw readings
         self._array = _dispatch(shapes, list)  # a JSON array
@@ -92,15 +119,10 @@ class PayloadDecoder:
         entry = self._topics.get(topic)
         if entry is None:
             entry = self._topic(topic)
-        if type(entry) is Rejection:
-            return Decoded([], [entry])
-        assert type(entry) is Topic
+        if not isinstance(entry, Topic):
+            return self._not_shaped(entry, payload, received_at)
         if len(payload) > self.max_payload_bytes:
-            return _one(
-                "oversized",
-                f"payload is {len(payload)} bytes, limit is {self.max_payload_bytes} "
-                "(ingest.max_payload_bytes)",
-            )
+            return self._oversized(payload)
         try:
             raw = self._parse(payload, entry, received_at)
         except RejectError as rej:
@@ -133,32 +155,109 @@ class PayloadDecoder:
             raise RejectError("empty", "payload is empty")
         return self._plain(payload, topic, now)
 
-    def _topic(self, topic: bytes) -> Topic | Rejection:
+    def _not_shaped(
+        self, entry: Rejection | MappedTopic | SparkplugTopic, payload: bytes, now: float
+    ) -> Decoded:
+        """A topic no pattern of mqtt.topics decodes: refused, a mapping's or Sparkplug's."""
+        if type(entry) is Rejection:
+            return Decoded([], [entry])
+        if type(entry) is SparkplugTopic:
+            return self._sparkplug_message(entry, payload, now)
+        assert type(entry) is MappedTopic
+        return self._mapped(entry, payload, now)
+
+    def _sparkplug_message(self, entry: SparkplugTopic, payload: bytes, now: float) -> Decoded:
+        """Sparkplug B: readings of the node or its devices, checked against the registry."""
+        if len(payload) > self.max_payload_bytes:
+            return self._oversized(payload)
+        assert self.sparkplug is not None
+        outcome = self.sparkplug.decode(entry, payload, now)
+        out = Decoded([], [Rejection(*r) for r in outcome.rejections])
+        for asset, raw in outcome.readings:
+            topic = self._assets.get(asset)
+            if topic is None:
+                fields = TopicFields(self.default_site, asset, None)
+                topic = self._assets.setdefault(asset, self._known(fields, False))
+            if isinstance(topic, Topic):
+                self._check(topic, raw, now, out)
+            else:
+                out.rejections.append(topic)
+        return out
+
+    def _oversized(self, payload: bytes) -> Decoded:
+        return _one(
+            "oversized",
+            f"payload is {len(payload)} bytes, limit is {self.max_payload_bytes} "
+            "(ingest.max_payload_bytes)",
+        )
+
+    def _mapped(self, entry: MappedTopic, payload: bytes, now: float) -> Decoded:
+        """A topic a mapping takes: the mapping decides the fields, the registry checks them."""
+        if len(payload) > self.max_payload_bytes:
+            return self._oversized(payload)
+        applied = apply_mapping(entry.mapping, entry.fields, payload, now, self.default_site)
+        out = Decoded([], [], applied.fates)
+        if applied.error is not None:
+            out.rejections.append(Rejection(*applied.error))
+        for fate in applied.fates:
+            if fate.fate == "rejected":
+                out.rejections.append(
+                    Rejection(
+                        fate.reason or "undecodable", f"{fate.path}: {fate.detail}", fate.metric
+                    )
+                )
+            elif fate.fate != "mapped":
+                self.fates[fate.fate] += 1
+        for raw in applied.raws:
+            self._check(entry.topic, raw, now, out)
+        self.fates["mapped"] += len(out.readings)
+        self.fates["rejected"] += len(out.rejections)
+        return out
+
+    def _topic(self, topic: bytes) -> Entry:
         result = self._parse_topic(topic)
         if len(self._topics) >= 100_000:
             self._topics.clear()
         self._topics[topic] = result
         return result
 
-    def _parse_topic(self, topic: bytes) -> Topic | Rejection:
+    def _parse_topic(self, topic: bytes) -> Entry:
         try:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
             return Rejection("bad_topic", "topic is not valid UTF-8")
+        if self.sparkplug is not None and text.startswith(f"{NAMESPACE}/"):
+            parsed = SparkplugTopic.parse(text)
+            return parsed if isinstance(parsed, SparkplugTopic) else Rejection("bad_topic", parsed)
+        found = self.mappings.find(text) if self.mappings else None
+        if found is not None:
+            return self._mapped_topic(*found)
         for pattern in self.patterns:
             tf = pattern.match(text, self.default_site)
             if tf is not None:
-                if self.strict_assets and self.assets.get(tf.asset) is None:
-                    return Rejection(
-                        "unknown_asset",
-                        f"asset {tf.asset!r} is not in {self.assets.source}; add it there "
-                        "or set ingest.strict_assets: false",
-                    )
-                asset = self.assets.get(tf.asset)
-                spec = asset.metric(tf.metric) if asset is not None and tf.metric else None
-                return Topic(tf, pattern.has_metric, asset, spec)
+                return self._known(tf, pattern.has_metric)
         wanted = ", ".join(p.pattern for p in self.patterns)
         return Rejection("bad_topic", f"topic does not match the configured patterns ({wanted})")
+
+    def _mapped_topic(
+        self, mapping: MappingModel, fields: dict[str, str]
+    ) -> MappedTopic | Rejection:
+        site = fields.get("site", self.default_site)
+        topic = self._known(TopicFields(site, fields["asset"], fields.get("metric")), None)
+        return MappedTopic(mapping, fields, topic) if isinstance(topic, Topic) else topic
+
+    def _known(self, tf: TopicFields, has_metric: bool | None) -> Topic | Rejection:
+        """The topic with its asset and metric spec; has_metric None: whether it has one."""
+        if self.strict_assets and self.assets.get(tf.asset) is None:
+            return Rejection(
+                "unknown_asset",
+                f"asset {tf.asset!r} is not in {self.assets.source}; add it there "
+                "or set ingest.strict_assets: false",
+            )
+        asset = self.assets.get(tf.asset)
+        spec = asset.metric(tf.metric) if asset is not None and tf.metric else None
+        metric = tf.metric is not None if has_metric is None else has_metric
+        return Topic(tf, metric, asset, spec)
 
     def _check(self, topic: Topic, raw: Raw, now: float, out: Decoded) -> None:
         metric, ts, value, unit = raw

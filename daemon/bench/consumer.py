@@ -32,12 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gatewatch.core.reading import Reading
+from gatewatch.core.yamlsource import Problem
 from gatewatch.daemon.bench import stream as bs
 from gatewatch.daemon.config.load import Config, IngestSettings, StoreSettings
+from gatewatch.daemon.config.mappings import parse_mappings
 from gatewatch.daemon.ops.logs import setup_logging
 from gatewatch.daemon.run.ingest_stage import IngestStage, StoreStage, build_ingest
 from gatewatch.daemon.run.stage import Lifecycle
 from gatewatch.sensors.ingest import Ingest
+from gatewatch.sensors.mapping.model import MappingSet
 from gatewatch.sensors.mqtt.settings import MqttSettings
 from gatewatch.sensors.topics import TopicPattern
 
@@ -79,7 +82,7 @@ def bench_config(a: argparse.Namespace) -> Config:
     mqtt = MqttSettings(
         port=a.port,
         client_id=a.client_id,
-        subscriptions=((bs.TOPIC_FILTER, a.qos),),
+        subscriptions=((bs.topic_filter(a.shape), a.qos),),
         receive_maximum=a.receive_maximum,
         protocol=a.protocol,
     )
@@ -92,7 +95,18 @@ def bench_config(a: argparse.Namespace) -> Config:
         topics=[TopicPattern.parse("building/{site}/{asset}/{metric}")],
         ingest=IngestSettings(),
         store=StoreSettings(path=workdir / "readings.db", synchronous=a.synchronous),
+        mappings=_mappings(a.shape),
+        sparkplug=a.shape == "sparkplug",
     )
+
+
+def _mappings(shape: str) -> MappingSet:
+    if shape != "mapped":
+        return MappingSet()
+    problems: list[Problem] = []
+    found = parse_mappings(bs.MAPPED_YAML, "<bench>", problems)
+    assert not problems, problems
+    return MappingSet(tuple(found))
 
 
 async def run_gatewatch(a: argparse.Namespace) -> dict[str, object]:
@@ -209,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", action="store_true")
     p.add_argument("--receive-maximum", type=int, default=MqttSettings.receive_maximum)
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
+    p.add_argument("--shape", choices=bs.SHAPES, default="value")
     return p
 
 

@@ -12,7 +12,10 @@ stream of N readings over M series from several publisher processes to:
    the writer's commit time).
 
 Then one more flat-out gatewatch run with ``--rss-series`` series for peak
-RSS. Rates are readings/s from "publishers go" to the last message received
+RSS, and the same stream as mapped JSON (zigbee2mqtt-style, decoded through a
+mapping) and as Sparkplug B DDATA, each against its own mosquitto_sub limit, at
+the highest QoS.
+Rates are readings/s from "publishers go" to the last message received
 (reference) or the last commit (gatewatch); ratios are to the same run's
 mosquitto_sub, since single-core speed drifts between hours.
 """
@@ -69,10 +72,12 @@ class BenchOptions:
         if self.latency_seconds <= 0 or self.idle <= 0 or self.rss_series < 0:
             raise ValueError("--latency-seconds and --idle must be > 0, --rss-series >= 0")
 
-    def spec(self, readings: int | None = None, series: int | None = None) -> bs.StreamSpec:
+    def spec(
+        self, readings: int | None = None, series: int | None = None, shape: str = "value"
+    ) -> bs.StreamSpec:
         t0_ms = int(time.time() * 1000) - T0_AGO_MS
         return bs.StreamSpec(
-            readings or self.readings, series or self.series, self.publishers, t0_ms
+            readings or self.readings, series or self.series, self.publishers, t0_ms, shape
         )
 
 
@@ -102,11 +107,11 @@ class Bench:
         self._phase += 1
         return self.tmp / f"{self._phase:02d}-{name}"
 
-    def reference(self, qos: int) -> dict[str, Any]:
-        workdir = self._workdir(f"ref-q{qos}")
+    def reference(self, qos: int, shape: str = "value") -> dict[str, Any]:
+        workdir = self._workdir(f"ref-q{qos}-{shape}")
         workdir.mkdir()
         res, start, published = run_reference(
-            self.opts.spec(), qos, self.broker.port, workdir, self.opts.idle
+            self.opts.spec(shape=shape), qos, self.broker.port, workdir, self.opts.idle
         )
         seconds = res.end - start
         return {
@@ -126,7 +131,7 @@ class Bench:
         protocol: str = "5",
         receive_maximum: int | None = None,
     ) -> dict[str, Any]:
-        workdir = self._workdir(f"gw-q{qos}-s{spec.series}-p{protocol}")
+        workdir = self._workdir(f"gw-q{qos}-s{spec.series}-{spec.shape}-p{protocol}")
         options = [
             f"--synchronous={self.opts.synchronous}",
             f"--idle={self.opts.idle}",
@@ -227,9 +232,20 @@ class Bench:
         keep = ("published", "stored", "lost", "readings_per_s", "peak_rss_mib")
         return {"qos": qos, "series": self.opts.rss_series, **{k: run[k] for k in keep}}
 
+    def shape_run(self, shape: str) -> dict[str, Any]:
+        """The stream in another shape (mapped JSON, Sparkplug B) against its own limit."""
+        qos = max(self.opts.qos)
+        limit = self.reference(qos, shape)
+        gw = self.gatewatch(qos, self.opts.spec(shape=shape))
+        keep = ("published", "stored", "lost", "dead_letters", "seconds", "readings_per_s")
+        row = {k: gw[k] for k in keep} | {"peak_rss_mib": gw["peak_rss_mib"]}
+        row["ratio"] = _ratio(gw["readings_per_s"], limit["readings_per_s"])
+        return {"qos": qos, "shape": shape, "limit": limit, "gatewatch": row}
+
     def run(self) -> dict[str, Any]:
         runs = [self.run_qos(q) for q in self.opts.qos]
         rss = self.rss_run()
+        mapped, sparkplug = self.shape_run("mapped"), self.shape_run("sparkplug")
         return {
             "benchmark": "ingest",
             "readings": self.opts.readings,
@@ -240,6 +256,8 @@ class Bench:
             "broker": f"mosquitto {Broker.version()}",
             "runs": runs,
             "rss_run": rss,
+            "mapped_run": mapped,
+            "sparkplug_run": sparkplug,
             "goals": goals(runs, rss),
         }
 
@@ -301,6 +319,16 @@ def render(report: dict[str, Any]) -> str:
                 f"    window-1 broker (receive maximum 1): backlog of {w['published']} drained at "
                 f"{w['readings_per_s']:.0f} readings/s in {w['commits']} commits, lost {w['lost']}"
             )
+    for key, short, name in (
+        ("mapped_run", "mapped", "mapped JSON"),
+        ("sparkplug_run", "spB", "Sparkplug B"),
+    ):
+        run = report.get(key)
+        if run is not None:
+            q, lim, gw = run["qos"], run["limit"], run["gatewatch"]
+            ref = lim | {"ratio": 1.0, "peak_rss_mib": None}
+            lines.append(_row(q, f"mosquitto_sub ({short})", ref))
+            lines.append(_row(q, f"gatewatch {name}", gw))
     rss = report["rss_run"]
     if rss is not None:
         lines.append(

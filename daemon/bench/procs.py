@@ -138,7 +138,7 @@ class Publishers:
                 f"--port={port}", f"--qos={qos}", f"--readings={spec.readings}",
                 f"--series={spec.series}", f"--publishers={spec.publishers}", f"--index={i}",
                 f"--t0-ms={spec.t0_ms}", f"--rate={share_rate}",
-                f"--client-id=bench-pub-{workdir.name}-{i}",
+                f"--client-id=bench-pub-{workdir.name}-{i}", f"--shape={spec.shape}",
             ]  # fmt: skip
             logs.append(workdir / f"publisher-{i}.log")
             procs.append(_spawn("gatewatch.daemon.bench.publisher", argv, logs[-1]))
@@ -188,7 +188,10 @@ def run_reference(
     """mosquitto_sub -C N on the stream: (result, start, published)."""
     sub_bin = _binary("mosquitto_sub", "/usr/bin/mosquitto_sub")
     cid = f"bench-ref-{workdir.name}"
-    base = [sub_bin, "-p", str(port), "-c", "-i", cid, "-q", str(qos), "-t", bs.TOPIC_FILTER]
+    base = [sub_bin, "-p", str(port), "-c", "-i", cid, "-q", str(qos)]
+    base += ["-t", bs.topic_filter(spec.shape)]
+    if spec.shape == "sparkplug":  # binary payloads: one hex line each, so lines count them
+        base += ["-F", "%x"]
     # register the persistent session first: nothing published later can miss it
     subprocess.run([*base, "-E"], check=True, timeout=START_TIMEOUT)
     out_path = workdir / "mosquitto_sub.out"
@@ -250,7 +253,7 @@ def run_consumer(
     argv = [
         f"--port={port}", f"--qos={qos}", f"--series={spec.series}",
         f"--expected={spec.readings}", f"--client-id=bench-{workdir.name}",
-        f"--workdir={workdir}", *options,
+        f"--workdir={workdir}", f"--shape={spec.shape}", *options,
     ]  # fmt: skip
     log = workdir / "consumer.log"
     consumer = _spawn("gatewatch.daemon.bench.consumer", argv, log)

@@ -74,10 +74,11 @@ def connect(port: int, client_id: str) -> socket.socket:
 
 
 def flat_packets(spec: bs.StreamSpec, publisher: int, qos: int) -> list[bytes]:
-    topics = [bs.topic(s) for s in range(spec.series)]
+    topics = [bs.topic(s, spec.shape) for s in range(spec.series)]
     return [
         bs.encode_publish(
-            topics[k % spec.series], bs.payload(bs.value_of(k), spec.t0_ms + k), qos,
+            topics[k % spec.series],
+            bs.payload_of(spec.shape, k % spec.series, bs.value_of(k), spec.t0_ms + k), qos,
             bs.packet_id(seq),
         )
         for seq, k in enumerate(spec.share(publisher))
@@ -98,7 +99,7 @@ class Pacer:
 
     def __init__(self, spec: bs.StreamSpec, publisher: int, qos: int) -> None:
         self.spec, self.qos = spec, qos
-        self.topics = [bs.topic(s) for s in range(spec.series)]
+        self.topics = [bs.topic(s, spec.shape) for s in range(spec.series)]
         self.indexes = list(spec.share(publisher))
         self.last_ms = [0] * spec.series
         self.seq = 0
@@ -111,7 +112,10 @@ class Pacer:
             ts = self.last_ms[s] = max(now_ms, self.last_ms[s] + 1)
             out.append(
                 bs.encode_publish(
-                    self.topics[s], bs.payload(bs.value_of(k), ts), self.qos, bs.packet_id(self.seq)
+                    self.topics[s],
+                    bs.payload_of(self.spec.shape, s, bs.value_of(k), ts),
+                    self.qos,
+                    bs.packet_id(self.seq),
                 )
             )
             self.seq += 1
@@ -142,7 +146,7 @@ def finish(sock: socket.socket, acks: AckCounter | None, sent: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     a = _parser().parse_args(argv)
-    spec = bs.StreamSpec(a.readings, a.series, a.publishers, a.t0_ms)
+    spec = bs.StreamSpec(a.readings, a.series, a.publishers, a.t0_ms, a.shape)
     packets = flat_packets(spec, a.index, a.qos) if a.rate == 0 else []
     pacer = Pacer(spec, a.index, a.qos) if a.rate > 0 else None
     sock = connect(a.port, a.client_id)
@@ -170,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--t0-ms", type=int, required=True)
     p.add_argument("--rate", type=float, default=0.0, help="msgs/s of this process; 0 = flat out")
     p.add_argument("--client-id", required=True)
+    p.add_argument("--shape", choices=bs.SHAPES, default="value")
     return p
 
 

@@ -52,6 +52,7 @@ def _check(path: Path, *, as_json: bool) -> int:
         "config": cfg.source,
         "assets": len(cfg.assets),
         "topics": [t.pattern for t in cfg.topics],
+        "mappings": [m.name for m in cfg.mappings.mappings],
         "store": str(cfg.store.path),
         "forward": cfg.forward.name if cfg.forward else None,
         "influxdb": _influx_url(cfg),
@@ -60,7 +61,8 @@ def _check(path: Path, *, as_json: bool) -> int:
         print(json.dumps({**summary, "errors": []}))
     else:
         topics = ", ".join(t.pattern for t in cfg.topics)
-        print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}")
+        maps = len(cfg.mappings.mappings)
+        print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}, {maps} mappings")
     return EXIT_OK
 
 

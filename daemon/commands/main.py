@@ -18,6 +18,7 @@ from gatewatch.daemon.commands import (
     bench,
     config,
     deadletters,
+    maps,
     rules,
     run,
     silence,
@@ -25,7 +26,7 @@ from gatewatch.daemon.commands import (
 )
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-COMMANDS = (run, bench, config, rules, silence, anomaly, tickets, deadletters)
+COMMANDS = (run, bench, config, rules, silence, anomaly, tickets, deadletters, maps)
 
 
 def _parser() -> argparse.ArgumentParser:

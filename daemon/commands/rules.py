@@ -11,13 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.core.yamlsource import ConfigError, Problem
+from gatewatch.daemon.config.files import rule_paths
 from gatewatch.daemon.config.load import load_config
-from gatewatch.daemon.config.rulefiles import (
-    find_assets,
-    load_registry,
-    load_rule_files,
-    rule_paths,
-)
+from gatewatch.daemon.config.rulefiles import find_assets, load_registry, load_rule_files
 from gatewatch.daemon.offline.backtest import build_report, format_report, parse_time, replay_stored
 from gatewatch.rules.language.durations import DurationError
 

@@ -22,8 +22,11 @@ from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.client_id import machine_client_id
 from gatewatch.daemon.config.files import read_text
+from gatewatch.sensors.mapping.model import MappingSet
+from gatewatch.sensors.mapping.topic import minimal_subscriptions
 from gatewatch.sensors.mqtt.codec import MAX_PACKET
 from gatewatch.sensors.mqtt.settings import PROTOCOLS, MqttSettings
+from gatewatch.sensors.sparkplug.decode import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
 from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
@@ -80,6 +83,9 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     tickets: TicketingSettings = field(default_factory=TicketingSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
+    mappings: MappingSet = field(default_factory=MappingSet)
+    mapping_paths: tuple[Path, ...] = ()
+    sparkplug: bool = False  # decode Sparkplug B (spBv1.0/...) messages
 
     @property
     def state_db(self) -> Path:
@@ -105,7 +111,14 @@ def parse_config(
     assets_file = base_dir / root.text("assets", "assets.yaml")
     mq = root.section("mqtt")
     topics = _topics(mq)
-    mqtt = _mqtt(mq, topics, base_dir, env)
+    mapping_paths = _mapping_paths(root.section("mappings"), base_dir)
+    mappings = _load_mappings(mapping_paths, problems)
+    sp = root.section("sparkplug")
+    sparkplug = sp.flag("enabled", False)
+    sp.check_unknown()
+    subscriptions = [t.subscription for t in topics] + list(mappings.subscriptions)
+    subscriptions += list(SPARKPLUG_SUBSCRIPTIONS) if sparkplug else []
+    mqtt = _mqtt(mq, minimal_subscriptions(subscriptions), base_dir, env)
     ingest = _ingest(root.section("ingest"))
     store = _store(root.section("store"), state_dir)
     forward = parse_forward(root, lambda s, name: read_secret(s, name, base_dir, env))
@@ -123,6 +136,9 @@ def parse_config(
         assets = load_assets(assets_file)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    from gatewatch.daemon.config.mappings import with_states
+
+    assets = with_states(assets, mappings)
     if rules.paths and not problems:
         from gatewatch.daemon.config.rulefiles import load_rule_files
 
@@ -148,7 +164,34 @@ def parse_config(
         rules=rules,
         tickets=tickets,
         anomaly=anomaly,
+        mappings=mappings,
+        mapping_paths=mapping_paths,
+        sparkplug=sparkplug,
     )
+
+
+def _mapping_paths(s: Section, base_dir: Path) -> tuple[Path, ...]:
+    """``mappings.paths``: files or folders; by default ``mappings/`` beside the config."""
+    raw = s.sequence("paths", None)
+    s.check_unknown()
+    if raw is None:
+        default = base_dir / "mappings"
+        return (default,) if default.is_dir() else ()
+    paths = [base_dir / str(p) for p in raw]
+    for i, path in enumerate(paths):
+        if not path.exists():
+            s.problems.append(Problem(raw.where(i), f"mappings path {path} does not exist"))
+    return tuple(p for p in paths if p.exists())
+
+
+def _load_mappings(paths: tuple[Path, ...], problems: list[Problem]) -> MappingSet:
+    from gatewatch.daemon.config.mappings import load_mapping_files
+
+    try:
+        return load_mapping_files(paths)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return MappingSet()
 
 
 def _topics(mq: Section) -> list[TopicPattern]:
@@ -193,7 +236,7 @@ def read_secret(
 
 
 def _mqtt(
-    mq: Section, topics: list[TopicPattern], base_dir: Path, env: dict[str, str] | os._Environ[str]
+    mq: Section, subscriptions: list[str], base_dir: Path, env: dict[str, str] | os._Environ[str]
 ) -> MqttSettings:
     qos = mq.integer("qos", 1)
     if qos not in (0, 1):
@@ -210,7 +253,7 @@ def _mqtt(
         port=mq.integer("port", 8883 if tls else 1883, min=1, max=65_535),
         client_id=client_id or machine_client_id(),
         protocol=_protocol(mq),
-        subscriptions=tuple((t.subscription, qos) for t in topics),
+        subscriptions=tuple((sub, qos) for sub in subscriptions),
         # the protocol's field widths (MQTT 5.0 3.1.2.10, 3.1.2.11.2, 3.1.2.11.3, 3.1.2.11.4)
         keepalive=mq.integer("keepalive", 30, min=5, max=65_535),
         session_expiry=mq.integer("session_expiry", 7 * 86_400, min=0, max=2**32 - 1),

@@ -8,30 +8,9 @@ from pathlib import Path
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.yamlsource import ConfigError, Problem
 from gatewatch.daemon.config.assets import load_assets
-from gatewatch.daemon.config.files import read_text
+from gatewatch.daemon.config.files import read_texts, rule_paths
 from gatewatch.rules.language.load import load_rules
 from gatewatch.rules.language.model import RuleSet
-
-
-def rule_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; a directory stands for its *.yaml / *.yml files (not tests/)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        else:
-            out.append(path)
-    return out
-
-
-def read_texts(paths: Iterable[Path], problems: list[Problem]) -> list[tuple[str, str]]:
-    texts = []
-    for path in paths:
-        try:
-            texts.append((str(path), read_text(path, missing="file not found; check the path")))
-        except ConfigError as exc:
-            problems += exc.problems
-    return texts
 
 
 def find_assets(paths: list[Path]) -> Path | None:
@@ -58,4 +37,12 @@ def load_rule_files(paths: Iterable[Path], assets: AssetRegistry | None) -> Rule
 
 
 def load_registry(path: Path | None) -> AssetRegistry | None:
-    return load_assets(path) if path is not None else None
+    """assets.yaml, with the state names of the mappings/ folder beside it, if any."""
+    if path is None:
+        return None
+    from gatewatch.daemon.config.mappings import load_mapping_files, with_states
+
+    folder = path.parent / "mappings"
+    maps = load_mapping_files([folder]) if folder.is_dir() else None
+    assets = load_assets(path)
+    return with_states(assets, maps) if maps is not None else assets

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.core.yamlsource import ConfigError, Location, Problem
-from gatewatch.daemon.config.rulefiles import load_registry, load_rule_files, rule_paths
+from gatewatch.daemon.config.files import rule_paths
+from gatewatch.daemon.config.rulefiles import load_registry, load_rule_files
 from gatewatch.rules.ruletest import Result, TestFile, describe, parse_test_file, run_case
 
 EXIT_OK, EXIT_INVALID = 0, 1

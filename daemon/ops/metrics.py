@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 from gatewatch.daemon.ops.health import BrokerLink, HealthReport
 from gatewatch.sensors.ingest import Ingest
+from gatewatch.sensors.mapping.apply import FATES
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -104,6 +105,14 @@ class PipelineCollector(Collector):
         for reason, count in sorted(stats.dead_letters.items()):
             dead.add_metric([reason], count)
         yield dead
+        fates = CounterMetricFamily(
+            "gatewatch_mapped_fields",
+            "fields of messages a mapping decoded, by fate (mapped, rejected, ignored, unmapped)",
+            labels=["fate"],
+        )
+        for fate in FATES:
+            fates.add_metric([fate], self.src.ingest.decoder.fates[fate])
+        yield fates
         yield _gauge("ingest_pending_messages", "messages waiting for the store", stats.pending)
         yield _counter("ingest_pauses", "times reading from the broker paused", stats.pauses)
         yield _counter("store_commits", "store transactions committed", writer.commits)

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
+from gatewatch.daemon.config.decoder import build_decoder
 from gatewatch.daemon.config.load import Config
 from gatewatch.daemon.run.stage import spawn
-from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import Ingest, ReadingsListener
 from gatewatch.sensors.mqtt.client import MqttSubscriber
 from gatewatch.sensors.store.base import Forwarder
@@ -71,15 +71,8 @@ class StoreStage:
 
 
 def build_ingest(cfg: Config, store: SqliteStore, listeners: Sequence[ReadingsListener]) -> Ingest:
-    decoder = PayloadDecoder(
-        cfg.topics,
-        cfg.assets,
-        default_site=cfg.site,
-        max_payload_bytes=cfg.ingest.max_payload_bytes,
-        strict_assets=cfg.ingest.strict_assets,
-    )
     return Ingest(
-        decoder,
+        build_decoder(cfg),
         lambda on_durable: StoreWriter(store, on_durable),
         batch_max=cfg.ingest.batch_max,
         batch_delay=cfg.ingest.batch_delay,

@@ -14,7 +14,8 @@ from pathlib import Path
 import structlog
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.yamlsource import ConfigError, Problem
-from gatewatch.daemon.config.rulefiles import load_rule_files, rule_paths
+from gatewatch.daemon.config.files import rule_paths
+from gatewatch.daemon.config.rulefiles import load_rule_files
 from gatewatch.rules.engine import Engine
 
 log = structlog.get_logger("gatewatch.rules")

@@ -3,6 +3,7 @@
     value == 1
     value in [3, 7, 12] and not bit(value, 15)
     (value & 0x0c) != 0 or value - prev > 5
+    value == "stuck"           (a state name of the metric: its number, fixed at load)
 
 Parsed by a hand-written recursive-descent parser into closures over a
 fixed set of names; nothing is ever passed to eval/exec and no Python
@@ -20,13 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gatewatch.core.states import StateNames
+
 Env = Any  # what the name getters read from (a Mapping by default)
 Fn = Callable[[Env], Any]
 Getter = Callable[[Env], float]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>0x[0-9a-fA-F]+|0b[01]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>==|!=|<=|>=|[-+*/%&|<>()\[\],]))"
+    r"|(?P<str>\"[^\"\n]*\"|'[^'\n]*')|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>==|!=|<=|>=|[-+*/%&|<>()\[\],]))"
 )
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
@@ -129,10 +132,13 @@ def _binary(fn: Callable[[float, float], float], a: Fn, b: Fn) -> Fn:
 
 
 class _Parser:
-    def __init__(self, text: str, names: Mapping[str, Getter]) -> None:
+    def __init__(
+        self, text: str, names: Mapping[str, Getter], states: StateNames | None = None
+    ) -> None:
         self.tokens = tokenize(text)
         self.i = 0
         self.names = names
+        self.states = states
         self.depth = 0
         self.constants: dict[Fn, float] = {}
 
@@ -221,9 +227,25 @@ class _Parser:
     def signed_number(self) -> float:
         sign = -1.0 if self.at("-") and self.take() else 1.0
         tok = self.take()
+        if tok.kind == "str":
+            return sign * self.state(tok)
         if tok.kind != "num":
             raise ExprError(f"a list after 'in' holds numbers, found {tok.text!r}", tok.offset)
         return sign * _number(tok.text)
+
+    def state(self, tok: Token) -> float:
+        """A state name ("stuck") -> the number it stands for in this rule's metric."""
+        name = tok.text[1:-1]
+        if self.states is None:
+            raise ExprError(
+                f"{tok.text} is a state name, but the selected metric has none; name its states "
+                "in its payload mapping (values: / names:) or compare with a number",
+                tok.offset,
+            )
+        number = self.states.number(name)
+        if number is None:
+            raise ExprError(_unknown(name, self.states.known, "state"), tok.offset)
+        return number
 
     def binary(self, ops: tuple[str, ...], operand: Callable[[], Fn]) -> Fn:
         left = operand()
@@ -254,8 +276,8 @@ class _Parser:
 
     def atom(self) -> Fn:
         tok = self.take()
-        if tok.kind == "num":
-            number = _number(tok.text)
+        if tok.kind in ("num", "str"):
+            number = _number(tok.text) if tok.kind == "num" else self.state(tok)
             fn: Fn = lambda env: number  # noqa: E731
             self.constants[fn] = number
             return fn
@@ -337,11 +359,14 @@ def _lookup(key: str) -> Getter:
     return lambda env: env[key]
 
 
-def compile_expression(text: str, names: tuple[str, ...] | Mapping[str, Getter]) -> Expression:
+def compile_expression(
+    text: str, names: tuple[str, ...] | Mapping[str, Getter], states: StateNames | None = None
+) -> Expression:
     """Parse ``text``; raise ExprError (with offset) if it is not valid.
 
     ``names`` are the variables: a tuple of keys read from a Mapping env, or a
-    mapping of name -> getter (a function of the env object).
+    mapping of name -> getter (a function of the env object). ``states``: the
+    metric's state names, for ``value == "stuck"``.
     """
     if isinstance(names, tuple):
         names = {name: _lookup(name) for name in names}
@@ -352,4 +377,4 @@ def compile_expression(text: str, names: tuple[str, ...] | Mapping[str, Getter])
     for word in _KEYWORDS:
         if word in names:
             raise ExprError(f"{word!r} is reserved", 0)
-    return Expression(text, _Parser(text, names).parse())
+    return Expression(text, _Parser(text, names, states).parse())

@@ -17,6 +17,7 @@ from typing import Any
 from gatewatch.core.assets import KNOWN_CLASSES, AssetRegistry
 from gatewatch.core.events import Escalation, TicketPolicy
 from gatewatch.core.signals import ANOMALY_SCORE, DAYS_TO_ZONE_C, DAYS_TO_ZONE_D
+from gatewatch.core.states import StateNames
 from gatewatch.core.yamlsource import (
     ConfigError,
     Location,
@@ -121,6 +122,7 @@ class _Context:
         self.assets = assets
         self.problems = problems
         self.classes = set(KNOWN_CLASSES) | {a.asset_class for a in assets.assets.values()}
+        self.rule_states: StateNames | None = None  # of the rule being read
 
     def file(self, doc: Any, file: str, policies: dict[str, ClassPolicy]) -> list[Rule]:
         if doc is None:
@@ -160,6 +162,7 @@ class _Context:
             s.error("id", f"rule id {rule_id!r} must be lower case letters, digits, '-', '_', '.'")
         if rule_id:
             s.path = f"rule {rule_id}"
+        self.rule_states = self.states_of(s.mapping.get("select"))
         when = s.section("when", required=True)
         condition = self.condition(when)
         selector = self.selector(s.section("select"), condition)
@@ -181,9 +184,19 @@ class _Context:
             if s.has("active")
             else None,
             location=s.loc,
+            states=self.rule_states,
         )
         s.check_unknown(RULE_KEYS)
         return rule if rule_id and condition else None
+
+    def states_of(self, select: Any) -> StateNames | None:
+        """The state names of the rule's metric (the first selected one that has some)."""
+        metrics = select.get("metric") if isinstance(select, dict) else None
+        for metric in [metrics] if isinstance(metrics, str) else metrics or []:
+            names = self.assets.states.for_metric(str(metric))
+            if names is not None:
+                return names
+        return None
 
     # -- select ----------------------------------------------------------------
 
@@ -281,8 +294,10 @@ class _Context:
         names = series_names(window)
         return Condition(
             kind,
-            expr=_expression(s, "expr", names),
-            clear_expr=_expression(s, "clear_when", names) if s.has("clear_when") else None,
+            expr=_expression(s, "expr", names, self.rule_states),
+            clear_expr=_expression(s, "clear_when", names, self.rule_states)
+            if s.has("clear_when")
+            else None,
             window=window,
         )
 
@@ -409,12 +424,14 @@ def series_names(window: float) -> dict[str, Getter]:
     }
 
 
-def _expression(s: Section, key: str, names: dict[str, Getter]) -> Expression | None:
+def _expression(
+    s: Section, key: str, names: dict[str, Getter], states: StateNames | None = None
+) -> Expression | None:
     text = s.text(key)
     if not isinstance(text, str):
         return None
     try:
-        return compile_expression(text, names)
+        return compile_expression(text, names, states)
     except ExprError as exc:
         s.problems.append(Problem(_offset(s, key, exc.offset), f"{s.path}.{key}: {exc}"))
         return None

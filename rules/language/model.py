@@ -12,6 +12,7 @@ from typing import Final
 
 from gatewatch.core.assets import Asset
 from gatewatch.core.events import Escalation, TicketPolicy
+from gatewatch.core.states import StateNames
 from gatewatch.core.yamlsource import Location
 from gatewatch.rules.language.expr import Expression
 from gatewatch.rules.language.silence import Window
@@ -125,6 +126,7 @@ class Rule:
     notify: bool = True  # false: a building block for repeated/composite rules, no ticket
     schedule: Window | None = None  # notify only inside this window (working hours, ...)
     location: Location = field(default=Location("<rules>", 1, 1), compare=False)
+    states: StateNames | None = None  # the metric's state names: {state} in tickets
 
 
 @dataclass(frozen=True, slots=True)

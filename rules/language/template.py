@@ -30,6 +30,7 @@ FIELDS = (
     "asset.checklist",
     "metric",
     "value",
+    "state",
     "unit",
     "threshold",
     "since",

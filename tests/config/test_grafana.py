@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,7 +30,8 @@ def dashboard() -> dict[str, Any]:
 def exposed() -> set[str]:
     stats = IngestStats()
     stats.dead_letters["bad_json"] += 1
-    ingest: Any = SimpleNamespace(stats=stats, writer=SimpleNamespace(commits=0, failures=0))
+    writer, decoder = SimpleNamespace(commits=0, failures=0), SimpleNamespace(fates=Counter())
+    ingest: Any = SimpleNamespace(stats=stats, writer=writer, decoder=decoder)
     report = HealthReport((CheckResult("store", True, ""),))
     src = MetricSources(ingest, BrokerLink(), lambda: report)
     src.forward = lambda: ForwardLag(0, 0.0, 1.0, 0, 0, 0, 0)

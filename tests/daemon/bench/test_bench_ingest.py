@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 TOP_KEYS = {
     "benchmark", "readings", "series", "publishers", "synchronous", "receive_maximum", "broker",
     "runs",
-    "rss_run", "goals",
+    "rss_run", "mapped_run", "sparkplug_run", "goals",
 }  # fmt: skip
 RATE_KEYS = {"published", "lost", "seconds", "readings_per_s"}
 GATEWATCH_KEYS = RATE_KEYS | {
@@ -73,6 +73,13 @@ def test_small_bench_stores_exactly_what_was_published(
     assert report["rss_run"]["series"] == 300
     assert report["rss_run"]["lost"] == 0
     assert report["rss_run"]["stored"] == 4000
+    for key, shape in (("mapped_run", "mapped"), ("sparkplug_run", "sparkplug")):
+        run = report[key]
+        assert (run["qos"], run["shape"]) == (1, shape)
+        want = RATE_KEYS | {"stored", "dead_letters", "ratio", "peak_rss_mib"}
+        assert set(run["gatewatch"]) == want
+        assert run["limit"]["received"] == 4000
+        assert run["gatewatch"]["stored"] == 4000 and run["gatewatch"]["dead_letters"] == 0
     assert set(report["goals"]) == {
         "qos0_ratio", "qos0_p99_ms", "qos1_ratio", "qos1_p99_ms", "peak_rss_mib",
         "qos1_mqtt311_ratio", "window1_readings_per_s",
@@ -106,6 +113,32 @@ def test_payload_carries_whole_milliseconds() -> None:
     assert (
         bs.payload(-12.5, 1_732_400_000_007) == b'{"value":-12.50,"ts":1732400000.007,"unit":"C"}'
     )
+
+
+def test_the_mapped_shape_decodes_to_the_same_reading() -> None:
+    from gatewatch.daemon.bench.consumer import _mappings
+    from gatewatch.sensors.decode import PayloadDecoder
+
+    decoder = PayloadDecoder(
+        [], bs.registry(16), default_site=bs.SITE, mappings=_mappings("mapped")
+    )
+    topic, payload = bs.topic(11, "mapped"), bs.payload_of("mapped", 11, -12.5, 1_732_400_000_007)
+    assert (topic, payload) == (b"zigbee2mqtt/a1", b'{"m3":-12.50,"last_seen":1732400000007}')
+    (reading,) = decoder.decode(topic, payload, 1_732_400_001.0).readings
+    assert (reading.asset, reading.metric, reading.value, reading.unit) == ("a1", "m3", -12.5, "C")
+    assert reading.ts == 1_732_400_000.007
+
+
+def test_the_sparkplug_shape_decodes_to_the_same_reading() -> None:
+    from gatewatch.sensors.decode import PayloadDecoder
+
+    decoder = PayloadDecoder([], bs.registry(16), default_site=bs.SITE, sparkplug=True)
+    topic = bs.topic(11, "sparkplug")
+    payload = bs.payload_of("sparkplug", 11, -12.5, 1_732_400_000_007)
+    assert topic == b"spBv1.0/bench/DDATA/edge/a1"
+    (reading,) = decoder.decode(topic, payload, 1_732_400_001.0).readings
+    assert (reading.asset, reading.metric, reading.value, reading.unit) == ("a1", "m3", -12.5, "C")
+    assert reading.ts == 1_732_400_000.007
 
 
 def test_percentile_nearest_rank() -> None:

@@ -27,7 +27,9 @@ def gatewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def test_shipped_config_is_valid() -> None:
     cfg = load_config(CONFIG_DIR / "gatewatch.yaml")
     assert cfg.mqtt.client_id == "gatewatch-hq" and cfg.mqtt.clean_start is False
-    assert cfg.mqtt.subscriptions == (("building/+/+/+", 1),)
+    subscriptions = [topic for topic, _qos in cfg.mqtt.subscriptions]
+    assert subscriptions[0] == "building/+/+/+"  # then the presets' (config/mappings/)
+    assert "zigbee2mqtt/+" in subscriptions and len(cfg.mappings.mappings) == 14
     assert len(cfg.assets) == 6
 
 
@@ -97,3 +99,12 @@ def test_config_check_json_names_the_forward_target(
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert (doc["forward"], doc["influxdb"]) == (forward, url)
+
+
+def test_config_check_names_the_mappings() -> None:
+    res = gatewatch("config", "check", "--config", str(CONFIG_DIR / "gatewatch.yaml"), "--json")
+    assert res.returncode == 0, res.stderr
+    names = json.loads(res.stdout)["mappings"]
+    assert "zigbee2mqtt" in names and "tasmota-state" in names and len(names) == 14
+    res = gatewatch("config", "check", "--config", str(CONFIG_DIR / "gatewatch.yaml"))
+    assert "14 mappings" in res.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,7 +18,9 @@ def sources() -> MetricSources:
     stats.dead_letters["conflict"] += 1
     stats.duplicates = 5
     stats.backlog_readings = 11
-    ingest: Any = SimpleNamespace(stats=stats, writer=SimpleNamespace(commits=3, failures=4))
+    decoder = SimpleNamespace(fates=Counter({"mapped": 8, "rejected": 1}))
+    writer = SimpleNamespace(commits=3, failures=4)
+    ingest: Any = SimpleNamespace(stats=stats, writer=writer, decoder=decoder)
     report = HealthReport((CheckResult("broker", False, "down"), CheckResult("store", True, "")))
     return MetricSources(ingest, BrokerLink(), lambda: report, ReloadStats(2, 1))
 
@@ -42,6 +45,9 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m['gatewatch_readings_total{fate="conflict"}'] == 1
     assert m["gatewatch_readings_backlog_total"] == 11
     assert m["gatewatch_store_write_failures_total"] == 4
+    assert m['gatewatch_mapped_fields_total{fate="mapped"}'] == 8
+    assert m['gatewatch_mapped_fields_total{fate="rejected"}'] == 1
+    assert m['gatewatch_mapped_fields_total{fate="unmapped"}'] == 0
     assert m['gatewatch_health_check_ok{check="broker"}'] == 0
     assert m['gatewatch_health_check_ok{check="store"}'] == 1
     assert m["gatewatch_healthy"] == 0
