@@ -30,6 +30,7 @@ from gatewatch.rules.context import Context
 from gatewatch.rules.language.model import (
     ALARM,
     CLEAR,
+    HISTORY_KINDS,
     HOLD,
     SERIES_KINDS,
     Band,
@@ -220,7 +221,8 @@ class Engine:
                 b = Binding(rule, key, judge=judge, series=s)
                 s.bindings.append(b)
                 s.checks.append((judge, b))
-                s.keep = max(s.keep, rule.condition.window)
+                if rule.condition.kind in HISTORY_KINDS:  # a no-data rule needs none
+                    s.keep = max(s.keep, rule.condition.window)
                 if rule.condition.kind == Kind.STALE:
                     self._stale.append(b)
                     self._stale_next = -math.inf

@@ -1,7 +1,13 @@
 """Per-asset degradation tracking for the daemon: readings in, daily signals out.
 
 Memory is bounded: one median per completed day for ``window_days`` days
-and the values of the current day. Once per UTC day (on the first reading
+and, for the day in progress, one mean per UTC minute (at most 1440 per
+series, whatever the reading rate). The daily level is the median of those
+per-minute means: at up to one reading a minute it is exactly the median of
+the readings (what :func:`gatewatch.anomaly.trend.daily_levels` computes on
+the stored history); at higher rates each minute is first averaged, which
+only shrinks the noise around the same level, and the median across minutes
+still ignores a fault burst shorter than half a day. Once per UTC day (on the first reading
 or poll after midnight) the tracker forecasts and returns the
 ``days_to_zone_c`` / ``days_to_zone_d`` signals; during cold start it returns
 no signal and its :attr:`DegradationTracker.status` says why (for the log).
@@ -24,31 +30,49 @@ from gatewatch.anomaly.wear.degradation import (
 from gatewatch.anomaly.wear.plot import trend_png
 from gatewatch.core.signals import DerivedSignal
 
+MINUTE_S = 60.0
+
 
 @dataclass(slots=True)
 class _DailySeries:
-    """Completed daily medians plus the values of the day in progress."""
+    """Completed daily medians plus per-minute means of the day in progress."""
 
     days: list[float] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
     today: float = math.nan
-    values: list[float] = field(default_factory=list)
+    means: list[float] = field(default_factory=list)  # closed minutes of today (<= 1440)
+    minute: float = math.nan  # the open minute of today, its sum and count below
+    total: float = 0.0
+    count: int = 0
+    readings: int = 0  # readings of today, for ``min_per_day``
     late: int = 0  # readings for a day already closed (ignored)
 
-    def add(self, day: float, value: float, cfg: DegradationConfig) -> None:
+    def add(self, day: float, ts: float, value: float, cfg: DegradationConfig) -> None:
         if not math.isnan(self.today) and day < self.today:
             self.late += 1
             return
         if day != self.today:
             self.close(cfg)
             self.today = day
-        self.values.append(value)
+        minute = math.floor(ts / MINUTE_S)
+        if self.count == 0 or minute > self.minute:  # an earlier minute joins the open one
+            self._close_minute()
+            self.minute = minute
+        self.total += value
+        self.count += 1
+        self.readings += 1
+
+    def _close_minute(self) -> None:
+        if self.count:
+            self.means.append(self.total / self.count)
+        self.minute, self.total, self.count = math.nan, 0.0, 0
 
     def close(self, cfg: DegradationConfig) -> None:
-        if len(self.values) >= cfg.min_per_day:
+        self._close_minute()
+        if self.readings >= cfg.min_per_day:
             self.days.append(self.today)
-            self.levels.append(float(np.median(self.values)))
-        self.values = []
+            self.levels.append(float(np.median(self.means)))
+        self.means, self.readings = [], 0
         while self.days and self.days[0] <= self.today - cfg.window_days:
             self.days.pop(0)
             self.levels.pop(0)
@@ -89,7 +113,7 @@ class DegradationTracker:
         if series is None or not (math.isfinite(ts) and math.isfinite(value) and value > 0):
             self.ignored += 1
             return
-        series.add(math.floor(ts / DAY_S), value, self.cfg)
+        series.add(math.floor(ts / DAY_S), ts, value, self.cfg)
 
     def poll(self, now: float) -> tuple[list[DerivedSignal], Forecast | None]:
         """Signals once per new day (empty otherwise or in cold start) and the forecast made."""
