@@ -1,4 +1,4 @@
-"""``gatewatch bench ingest|forward|rules|anomaly``: the performance benchmarks."""
+"""``gatewatch bench ingest|forward|rules|anomaly|state``: the performance benchmarks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(subparsers: Any) -> None:
     )
     _rules(sub.add_parser("rules", help="rule engine readings/s and backtest time"))
     _anomaly(sub.add_parser("anomaly", help="anomaly throughput, training, memory, lead time"))
+    _state(sub.add_parser("state", help="rule state bytes written to state.db per hour"))
 
 
 def dispatch(args: argparse.Namespace) -> int | None:
@@ -51,6 +52,14 @@ def dispatch(args: argparse.Namespace) -> int | None:
         return int(
             run_bench_rules(
                 args.readings, args.backtest_days, as_json=args.json, profile=args.profile
+            )
+        )
+    if args.bench == "state":
+        from gatewatch.daemon.bench.state import run_bench_state
+
+        return int(
+            run_bench_state(
+                args.series, args.minutes, args.series_every, walk=args.walk, as_json=args.json
             )
         )
     from gatewatch.daemon.bench.anomaly import run_bench as run_bench_anomaly
@@ -134,5 +143,23 @@ def _anomaly(p: argparse.ArgumentParser) -> None:
         choices=("covariance", "similarity", "both"),
         default="both",
         help="anomaly_score model to measure (anomaly.model); both: side by side with ratios",
+    )
+    p.add_argument("--json", action="store_true")
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--series", type=int, default=1000)
+    p.add_argument("--minutes", type=float, default=5.0, help="simulated minutes (default 5)")
+    p.add_argument(
+        "--walk",
+        type=float,
+        default=0.02,
+        help="random-walk step of the values (default 0.02: alerts now and then; 0.3: a storm)",
+    )
+    p.add_argument(
+        "--series-every",
+        type=float,
+        default=60.0,
+        help="seconds between saves of the series' history (default 60, as shipped)",
     )
     p.add_argument("--json", action="store_true")
