@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gatewatch.core.yamlsource import ConfigError, Location, Problem
+from gatewatch.core.yamlsource import ConfigError, Problem
+from gatewatch.daemon.config.files import read_text
 from gatewatch.daemon.config.rulefiles import load_registry, load_rule_files, rule_paths
 from gatewatch.rules.ruletest import Result, TestFile, describe, parse_test_file, run_case
 
@@ -16,10 +17,7 @@ EXIT_OK, EXIT_INVALID = 0, 1
 
 def load_test_file(path: Path) -> tuple[TestFile, Any, Any]:
     """Parse a test file and load the rules and assets it names (relative to it)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(Location(str(path), 1, 1), f"cannot read: {exc}")]) from None
+    text = read_text(path, missing="file not found; check the path")
     problems: list[Problem] = []
     spec = parse_test_file(text, str(path), problems)
     if problems:

@@ -29,6 +29,7 @@ from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import ConfigError
+from gatewatch.daemon.config.files import read_bounded
 from gatewatch.daemon.config.rulefiles import load_rule_files
 from gatewatch.daemon.run.rules_reload import ReloadResult, RuleReloader
 from gatewatch.daemon.state.rule_state import RuleStateStore, ensure_schema, load_engine_state
@@ -139,7 +140,7 @@ class RulesRuntime:
 
     def _read_silences(self, path: Path) -> tuple[Mute, ...]:
         try:
-            mutes: tuple[Mute, ...] = parse_silences(path.read_text(encoding="utf-8"), str(path))
+            mutes: tuple[Mute, ...] = parse_silences(read_bounded(path), str(path))
         except FileNotFoundError:
             return ()
         except (ConfigError, OSError, UnicodeDecodeError) as exc:
