@@ -46,8 +46,10 @@ REASONS = (
     "no_metric",
     "unknown_asset",
     "unknown_metric",
+    "bad_name",
     "undecodable",
 )
+NAME_SHOWN = 80  # characters of a refused name quoted in the dead letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,8 @@ class PayloadDecoder:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
             return Rejection("bad_topic", "topic is not valid UTF-8")
+        if not text.isprintable():  # its segments become asset and metric names
+            return Rejection("bad_topic", f"topic {_shown(text)} has a control character")
         for pattern in self.patterns:
             tf = pattern.match(text, self.default_site)
             if tf is not None:
@@ -161,6 +165,14 @@ class PayloadDecoder:
 
     def _check(self, topic: Topic, raw: Raw, now: float, out: Decoded) -> None:
         metric, ts, value, unit = raw
+        if not metric.isprintable() or (unit is not None and not unit.isprintable()):
+            what = f"metric name {_shown(metric)}" if not metric.isprintable() else "its unit"
+            detail = (
+                f"{what} has a control character (names become series, incident keys"
+                " and ticket titles: only printable characters)"
+            )
+            out.rejections.append(Rejection("bad_name", detail, _shown(metric)))
+            return
         if not isfinite(value):
             out.rejections.append(Rejection("non_finite", f"value is {value}", metric))
             return
@@ -186,6 +198,12 @@ class PayloadDecoder:
                 return
             unit = unit if unit is not None else spec.unit
         out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit))
+
+
+def _shown(name: str) -> str:
+    """A refused name as it may be printed: escaped by repr, cut to NAME_SHOWN."""
+    text = repr(name)
+    return text if len(text) <= NAME_SHOWN else text[: NAME_SHOWN - 3] + "..."
 
 
 def _one(reason: str, detail: str) -> Decoded:

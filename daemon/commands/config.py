@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gatewatch.core.printable import printable
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.load import Config
 from gatewatch.sensors.store.influx_settings import InfluxSettings
@@ -60,7 +61,7 @@ def _check(path: Path, *, as_json: bool) -> int:
         print(json.dumps({**summary, "errors": []}))
     else:
         topics = ", ".join(t.pattern for t in cfg.topics)
-        print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}")
+        print(f"{printable(path)}: OK — {len(cfg.assets)} assets, topics {printable(topics)}")
     return EXIT_OK
 
 

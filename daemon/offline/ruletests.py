@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gatewatch.core.printable import printable
 from gatewatch.core.yamlsource import ConfigError, Problem
 from gatewatch.daemon.config.files import read_text
 from gatewatch.daemon.config.rulefiles import load_registry, load_rule_files, rule_paths
@@ -72,14 +73,14 @@ def _entry(path: Path, result: Result) -> dict[str, Any]:
 
 def _print(result: Result, verbose: bool) -> None:
     status = "PASS" if result.ok else "FAIL"
-    print(f"{status} {result.case.where} {result.case.name}")
+    print(f"{status} {printable(result.case.where)} {printable(result.case.name)}")
     for line in result.failures:
-        print(f"  {line}")
+        print(f"  {printable(line)}")
     if verbose:
         start = result.case.start
         for e in result.events:
             print(
                 "   ",
-                describe(e.ts, e.kind, e.rule_id, e.asset.id if e.asset else "", start),
-                e.title,
+                printable(describe(e.ts, e.kind, e.rule_id, e.asset.id if e.asset else "", start)),
+                printable(e.title),
             )
