@@ -17,6 +17,7 @@ from typing import Any
 
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.reading import Reading
+from gatewatch.sensors.cardinality import SeriesCap
 from gatewatch.sensors.payloads import SHAPES
 from gatewatch.sensors.payloads.base import (
     MAX_FUTURE_S,
@@ -47,6 +48,7 @@ REASONS = (
     "unknown_asset",
     "unknown_metric",
     "bad_name",
+    "too_many_series",
     "undecodable",
 )
 NAME_SHOWN = 80  # characters of a refused name quoted in the dead letter
@@ -77,6 +79,7 @@ class PayloadDecoder:
         max_payload_bytes: int = 65_536,
         strict_assets: bool = False,
         shapes: Mapping[str, Shape] = SHAPES,
+        series_cap: SeriesCap | None = None,
     ) -> None:
         self.patterns = patterns
         self.assets = assets
@@ -85,6 +88,7 @@ class PayloadDecoder:
         self.strict_assets = strict_assets
         self._topics: dict[bytes, Topic | Rejection] = {}
         self.shapes = shapes
+        self.cap = series_cap  # None: no cap (tests, tools); the daemon always has one
         self._object = _dispatch(shapes, dict)  # a JSON object -> raw readings
         self._array = _dispatch(shapes, list)  # a JSON array
         self._plain = _dispatch(shapes, bytes)  # a payload that is not JSON
@@ -108,12 +112,18 @@ class PayloadDecoder:
             return _one(rej.reason, rej.detail)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return _one("undecodable", f"{type(exc).__name__}: {exc}"[:200])
+        cap = self.cap
         if type(raw) is Reading:
-            return Decoded([raw], [])
-        assert type(raw) is list
-        out = Decoded([], [])
-        for item in raw:
-            self._check(entry, item, received_at, out)
+            if cap is None or (raw.site, raw.asset, raw.metric) in cap.known:
+                return Decoded([raw], [])
+            out = Decoded([raw], [])
+        else:
+            assert type(raw) is list
+            out = Decoded([], [])
+            for item in raw:
+                self._check(entry, item, received_at, out)
+        if cap is not None:
+            _capped(cap, out)
         return out
 
     def _parse(self, payload: bytes, topic: Topic, now: float) -> Reading | list[Raw]:
@@ -198,6 +208,23 @@ class PayloadDecoder:
                 return
             unit = unit if unit is not None else spec.unit
         out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit))
+
+
+def _capped(cap: SeriesCap, out: Decoded) -> None:
+    """Drop the readings of new series the cap refuses: one dead letter for them all."""
+    kept, refused, why = [], [], ""
+    for r in out.readings:
+        key = (r.site, r.asset, r.metric)
+        problem = None if key in cap.known else cap.admit(key)
+        if problem is None:
+            kept.append(r)
+        else:
+            refused.append(r.metric)
+            why = problem
+    if refused:
+        out.readings = kept
+        detail = f"{len(refused)} reading(s) of new series, first {_shown(refused[0])}: {why}"
+        out.rejections.append(Rejection("too_many_series", detail))
 
 
 def _shown(name: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from gatewatch.daemon.config.load import Config
 from gatewatch.daemon.run.stage import spawn
+from gatewatch.sensors.cardinality import SeriesCap
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import Ingest, ReadingsListener
 from gatewatch.sensors.mqtt.client import MqttSubscriber
@@ -77,6 +78,11 @@ def build_ingest(cfg: Config, store: SqliteStore, listeners: Sequence[ReadingsLi
         default_site=cfg.site,
         max_payload_bytes=cfg.ingest.max_payload_bytes,
         strict_assets=cfg.ingest.strict_assets,
+        series_cap=SeriesCap(
+            cfg.assets,
+            per_asset=cfg.ingest.max_series_per_asset,
+            total=cfg.ingest.max_series,
+        ),
     )
     return Ingest(
         decoder,
