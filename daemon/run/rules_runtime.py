@@ -104,8 +104,12 @@ class RulesRuntime:
 
     def save(self, *, flush: bool = False) -> None:
         """The state alone (no outbox rows); ``flush``: the series too, due or not."""
-        with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
-            self.state.save(conn, self._engine(), self.clock(), flush=flush)
+        try:
+            with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
+                self.state.save(conn, self._engine(), self.clock(), flush=flush)
+        except BaseException:
+            self.state.forget()
+            raise
         self.counters["saves"] += 1
         self._last_save = self.clock()
 
@@ -120,7 +124,11 @@ class RulesRuntime:
     def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
         self.counters["events"] += len(events)
         if events and self.outbox is not None:
-            self.outbox.submit(events, self)
+            try:
+                self.outbox.submit(events, self)
+            except BaseException:
+                self.state.forget()  # rolled back: what it remembers was not written
+                raise
             self.counters["saves"] += 1
             self._last_save = self.clock()
         elif events or self.clock() - self._last_save >= self.settings.save_every:

@@ -93,6 +93,10 @@ class RuleStateStore:
         self.bytes_written += written
         return written
 
+    def forget(self) -> None:
+        """The transaction of a save did not commit: trust nothing, rewrite all next time."""
+        self._core, self._rows, self._series_at = None, None, -math.inf
+
     def _save_series(self, conn: sqlite3.Connection, series: list[dict[str, Any]]) -> int:
         table = f"{self.schema}.rule_series"
         if self._rows is None:

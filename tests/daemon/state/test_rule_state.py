@@ -193,3 +193,19 @@ def test_rows_of_series_no_rule_binds_any_more_go_and_a_damaged_row_is_skipped(
         rows = conn.execute("SELECT asset, metric FROM rule_series").fetchall()
         assert rows == [("pump-1", "vibration.rms")]
     conn.close()
+
+
+def test_after_a_rolled_back_save_forget_makes_the_next_one_write_everything(
+    tmp_path: Path,
+) -> None:
+    e, store = _pumps(), RuleStateStore(series_every=60)
+    _feed(e, 0, dict.fromkeys(PUMP_IDS, 50.0))
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    ensure_schema(conn)
+    conn.execute("BEGIN")
+    store.save(conn, e, 0)
+    conn.execute("ROLLBACK")  # e.g. the outbox insert of the same transaction failed
+    store.forget()
+    assert store.save(conn, e, 1) > 0  # not "unchanged": the rows were never written
+    assert _series(load_engine_state(conn)) == _series(e.export_state())
+    conn.close()
