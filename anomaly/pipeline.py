@@ -13,6 +13,7 @@ the readings and :meth:`tick`; nothing here reads a clock or does I/O.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,11 +28,16 @@ from gatewatch.core.signals import DerivedSignal
 
 @dataclass(slots=True)
 class _Window:
+    """The readings of one asset's open window: packed doubles (16 bytes a reading, not
+    64 as two lists of float objects: 10 minutes of 1000 series at 1 Hz is 9.6 MB)."""
+
     start: float
-    series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    series: dict[str, tuple[array[float], array[float]]] = field(default_factory=dict)
 
     def add(self, metric: str, ts: float, value: float) -> None:
-        times, values = self.series.setdefault(metric, ([], []))
+        times, values = self.series.get(metric) or self.series.setdefault(
+            metric, (array("d"), array("d"))
+        )
         times.append(ts)
         values.append(value)
 

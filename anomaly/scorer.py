@@ -40,33 +40,53 @@ def context_rows(model: ScoringModel) -> int:
 
 
 class _History:
-    """Ring buffer of feature rows and their scores (numpy, fixed memory)."""
+    """Ring buffer of feature rows and their scores (numpy). It starts small and doubles
+    as windows arrive, up to ``capacity``: an asset in cold start (a room sensor, a
+    new pump) holds only the windows it has, not 30 days of empty rows."""
+
+    START = 64  # rows of a new buffer
 
     def __init__(self, capacity: int, exclude_above: float) -> None:
         self.capacity = capacity
         self.exclude_above = exclude_above
-        self.rows = np.empty((capacity, 0))
-        self.scores = np.zeros(capacity)
-        self.times = np.zeros(capacity)
+        self.rows = np.empty((0, 0))
+        self.scores = np.zeros(0)
+        self.times = np.zeros(0)
         self.size = 0
         self.next = 0
 
     def __len__(self) -> int:
         return self.size
 
+    @property
+    def allocated(self) -> int:
+        """Rows the buffer holds room for now (<= capacity)."""
+        return len(self.scores)
+
     def append(self, ts: float, row: FloatArray, score: float) -> None:
+        if self.size == self.allocated < self.capacity:  # full, not wrapped yet: grow
+            self._resize(min(self.capacity, max(self.START, 2 * self.allocated)), row.size)
+            self.next = self.size
         if self.rows.shape[1] < row.size:  # a new feature: a column of NaN for the past
-            grown = np.full((self.capacity, row.size), np.nan)
-            grown[:, : self.rows.shape[1]] = self.rows
-            self.rows = grown
+            self._resize(self.allocated, row.size)
         self.rows[self.next] = row
         self.scores[self.next] = score
         self.times[self.next] = ts
-        self.next = (self.next + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        self.next = (self.next + 1) % self.allocated
+        self.size = min(self.size + 1, self.allocated)
+
+    def _resize(self, n: int, width: int) -> None:
+        """``n`` rows of ``width`` columns, the old rows kept in place (NaN for new cells)."""
+        old_n, old_w = self.rows.shape
+        width = max(width, old_w)
+        rows = np.full((n, width), np.nan)
+        rows[:old_n, :old_w] = self.rows
+        scores, times = np.zeros(n), np.zeros(n)
+        scores[:old_n], times[:old_n] = self.scores, self.times
+        self.rows, self.scores, self.times = rows, scores, times
 
     def set_last_score(self, score: float) -> None:
-        self.scores[(self.next - 1) % self.capacity] = score
+        self.scores[(self.next - 1) % self.allocated] = score
 
     def oldest(self) -> float:
         return float(self.times[: self.size].min()) if self.size else math.nan
@@ -74,7 +94,7 @@ class _History:
     def recent(self, n: int) -> FloatArray:
         """The last ``n`` rows (fewer if not yet seen), oldest first."""
         n = min(n, self.size)
-        idx = (self.next - n + np.arange(n)) % self.capacity
+        idx = (self.next - n + np.arange(n)) % self.allocated
         return np.asarray(self.rows[idx])
 
     def healthy_rows(self) -> FloatArray:

@@ -30,6 +30,7 @@ from gatewatch.rules.context import Context
 from gatewatch.rules.language.model import (
     ALARM,
     CLEAR,
+    HISTORY_KINDS,
     HOLD,
     SERIES_KINDS,
     Band,
@@ -220,7 +221,8 @@ class Engine:
                 b = Binding(rule, key, judge=judge, series=s)
                 s.bindings.append(b)
                 s.checks.append((judge, b))
-                s.keep = max(s.keep, rule.condition.window)
+                if rule.condition.kind in HISTORY_KINDS:  # a no-data rule needs none
+                    s.keep = max(s.keep, rule.condition.window)
                 if rule.condition.kind == Kind.STALE:
                     self._stale.append(b)
                     self._stale_next = -math.inf
@@ -654,8 +656,9 @@ class Engine:
 
     # -- persistence and reload --------------------------------------------------
 
-    def snapshot(self) -> EngineState:
-        """Everything needed to continue after a restart or a reload, as a value."""
+    def snapshot(self, *, series: bool = True) -> EngineState:
+        """Everything needed to continue after a restart or a reload, as a value
+        (without the series with ``series=False``: a save of the alerts alone)."""
         alerts = {
             key: AlertRecord(b.rule.id, str(b.rule.condition.kind), replace(b.state))
             for key, b in self._timed.items()
@@ -666,7 +669,7 @@ class Engine:
             series=tuple(
                 s.snapshot()
                 for s in self._series.values()
-                if s.bindings and math.isfinite(s.last_ts)
+                if series and s.bindings and math.isfinite(s.last_ts)
             ),
             alerts=alerts,
             groups={
@@ -725,9 +728,9 @@ class Engine:
             self._track_site(b)
         return True
 
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, series: bool = True) -> dict[str, Any]:
         """``snapshot`` as plain JSON-able data, for the state database."""
-        return encode(self.snapshot())
+        return encode(self.snapshot(series=series))
 
     def restore_state(self, data: Mapping[str, Any]) -> int:
         """``resume`` from an ``export_state`` document; 0 if it is not one."""

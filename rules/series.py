@@ -15,7 +15,8 @@ from gatewatch.rules.language.model import Kind, Rule
 from gatewatch.rules.machine import AlertState
 from gatewatch.rules.snapshot import SeriesState
 
-TRIM_AT: Final = 256  # samples kept before old ones are dropped
+TRIM_AT: Final = 32  # samples kept whatever ``keep`` says, before old ones are dropped
+SLACK: Final = 0.125  # history is cut back to ``keep`` once it reaches 1.125 x ``keep``
 
 
 class Series:
@@ -62,9 +63,13 @@ class Series:
             self.trim(t)
 
     def trim(self, t: float) -> None:
-        """Drop history older than ``keep`` (keeping one reading before it as a baseline)."""
+        """Drop history older than ``keep`` (keeping one reading before it as a baseline).
+
+        Amortized: the cut waits until the oldest reading is ``SLACK`` x ``keep`` past
+        what is needed, then drops about that ninth at once, so a series holds at most
+        1.125 x the history its rules use (not twice)."""
         ts = self.ts
-        if ts[0] < t - 2 * self.keep:  # amortized: drop about half at once
+        if ts[0] < t - self.keep * (1.0 + SLACK):
             cut = max(0, bisect_right(ts, t - self.keep) - 1)
             del ts[:cut]
             del self.vals[:cut]

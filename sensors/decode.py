@@ -18,6 +18,7 @@ from typing import Any
 
 from gatewatch.core.assets import AssetRegistry
 from gatewatch.core.reading import Reading
+from gatewatch.sensors.cardinality import SeriesCap
 from gatewatch.sensors.mapping.apply import FieldFate, apply_mapping
 from gatewatch.sensors.mapping.model import Mapping as MappingModel
 from gatewatch.sensors.mapping.model import MappingSet
@@ -51,12 +52,15 @@ REASONS = (
     "no_metric",
     "unknown_asset",
     "unknown_metric",
+    "bad_name",
+    "too_many_series",
     "undecodable",
     "unknown_state",
     "bad_sparkplug",
     "unknown_alias",
     "conflict",  # from the store: that series and time already hold another value
 )
+NAME_SHOWN = 80  # characters of a refused name quoted in the dead letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class PayloadDecoder:
         shapes: Mapping[str, Shape] = SHAPES,
         mappings: MappingSet = MappingSet(),  # noqa: B008 (frozen, empty)
         sparkplug: bool = False,  # decode spBv1.0/... topics as Sparkplug B
+        series_cap: SeriesCap | None = None,
     ) -> None:
         self.patterns = patterns
         self.assets = assets
@@ -111,6 +116,7 @@ class PayloadDecoder:
         self._topics: dict[bytes, Entry] = {}
         self._assets: dict[str, Topic | Rejection] = {}  # of Sparkplug nodes and devices
         self.shapes = shapes
+        self.cap = series_cap  # None: no cap (tests, tools); the daemon always has one
         self._object = _dispatch(shapes, dict)  # a JSON object -> raw readings
         self._array = _dispatch(shapes, list)  # a JSON array
         self._plain = _dispatch(shapes, bytes)  # a payload that is not JSON
@@ -129,12 +135,18 @@ class PayloadDecoder:
             return _one(rej.reason, rej.detail)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return _one("undecodable", f"{type(exc).__name__}: {exc}"[:200])
+        cap = self.cap
         if type(raw) is Reading:
-            return Decoded([raw], [])
-        assert type(raw) is list
-        out = Decoded([], [])
-        for item in raw:
-            self._check(entry, item, received_at, out)
+            if cap is None or (raw.site, raw.asset, raw.metric) in cap.known:
+                return Decoded([raw], [])
+            out = Decoded([raw], [])
+        else:
+            assert type(raw) is list
+            out = Decoded([], [])
+            for item in raw:
+                self._check(entry, item, received_at, out)
+        if cap is not None:
+            _capped(cap, out)
         return out
 
     def _parse(self, payload: bytes, topic: Topic, now: float) -> Reading | list[Raw]:
@@ -162,9 +174,13 @@ class PayloadDecoder:
         if type(entry) is Rejection:
             return Decoded([], [entry])
         if type(entry) is SparkplugTopic:
-            return self._sparkplug_message(entry, payload, now)
-        assert type(entry) is MappedTopic
-        return self._mapped(entry, payload, now)
+            out = self._sparkplug_message(entry, payload, now)
+        else:
+            assert type(entry) is MappedTopic
+            out = self._mapped(entry, payload, now)
+        if self.cap is not None:  # mapped and Sparkplug series count against the caps too
+            _capped(self.cap, out)
+        return out
 
     def _sparkplug_message(self, entry: SparkplugTopic, payload: bytes, now: float) -> Decoded:
         """Sparkplug B: readings of the node or its devices, checked against the registry."""
@@ -226,6 +242,8 @@ class PayloadDecoder:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
             return Rejection("bad_topic", "topic is not valid UTF-8")
+        if not text.isprintable():  # its segments become asset and metric names
+            return Rejection("bad_topic", f"topic {_shown(text)} has a control character")
         if self.sparkplug is not None and text.startswith(f"{NAMESPACE}/"):
             parsed = SparkplugTopic.parse(text)
             return parsed if isinstance(parsed, SparkplugTopic) else Rejection("bad_topic", parsed)
@@ -261,6 +279,14 @@ class PayloadDecoder:
 
     def _check(self, topic: Topic, raw: Raw, now: float, out: Decoded) -> None:
         metric, ts, value, unit = raw
+        if not metric.isprintable() or (unit is not None and not unit.isprintable()):
+            what = f"metric name {_shown(metric)}" if not metric.isprintable() else "its unit"
+            detail = (
+                f"{what} has a control character (names become series, incident keys"
+                " and ticket titles: only printable characters)"
+            )
+            out.rejections.append(Rejection("bad_name", detail, _shown(metric)))
+            return
         if not isfinite(value):
             out.rejections.append(Rejection("non_finite", f"value is {value}", metric))
             return
@@ -287,6 +313,29 @@ class PayloadDecoder:
             unit = unit if unit is not None else spec.unit
         # a shape gives ``now`` itself as the ts when the payload has none
         out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit, ts == now))
+
+
+def _capped(cap: SeriesCap, out: Decoded) -> None:
+    """Drop the readings of new series the cap refuses: one dead letter for them all."""
+    kept, refused, why = [], [], ""
+    for r in out.readings:
+        key = (r.site, r.asset, r.metric)
+        problem = None if key in cap.known else cap.admit(key)
+        if problem is None:
+            kept.append(r)
+        else:
+            refused.append(r.metric)
+            why = problem
+    if refused:
+        out.readings = kept
+        detail = f"{len(refused)} reading(s) of new series, first {_shown(refused[0])}: {why}"
+        out.rejections.append(Rejection("too_many_series", detail))
+
+
+def _shown(name: str) -> str:
+    """A refused name as it may be printed: escaped by repr, cut to NAME_SHOWN."""
+    text = repr(name)
+    return text if len(text) <= NAME_SHOWN else text[: NAME_SHOWN - 3] + "..."
 
 
 def _one(reason: str, detail: str) -> Decoded:

@@ -1,8 +1,15 @@
 """Per-asset degradation tracking for the daemon: readings in, daily signals out.
 
-Memory is bounded: one median per completed day for ``window_days`` days
-and the values of the current day. Once per UTC day (on the first reading
-or poll after midnight) the tracker forecasts and returns the
+Memory is bounded and flat: one median per completed day for
+``window_days`` days and, for the day in progress, the sum and count of each
+UTC minute (two arrays of 1440, whatever the reading rate). The daily level
+is the median of those per-minute means: at up to one reading a minute it is
+exactly the median of the readings (what
+:func:`gatewatch.anomaly.trend.daily_levels` computes on the stored history);
+at higher rates each minute is first averaged, which only shrinks the noise
+around the same level, and the median across minutes still ignores a fault
+burst shorter than half a day. Once per UTC day (on the first reading or
+poll after midnight) the tracker forecasts and returns the
 ``days_to_zone_c`` / ``days_to_zone_d`` signals; during cold start it returns
 no signal and its :attr:`DegradationTracker.status` says why (for the log).
 """
@@ -13,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from gatewatch.anomaly.trend import DAY_S, DailyLevels
+from gatewatch.anomaly.trend import DAY_S, DailyLevels, FloatArray
 from gatewatch.anomaly.wear.degradation import (
     DegradationConfig,
     Forecast,
@@ -23,32 +30,47 @@ from gatewatch.anomaly.wear.degradation import (
 )
 from gatewatch.anomaly.wear.plot import trend_png
 from gatewatch.core.signals import DerivedSignal
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int32]
+
+MINUTES = 1440  # a UTC day
 
 
 @dataclass(slots=True)
 class _DailySeries:
-    """Completed daily medians plus the values of the day in progress."""
+    """Completed daily medians plus the sum and count of each minute of the day in
+    progress: two fixed arrays (17 KiB), allocated at the first reading, reused daily."""
 
     days: list[float] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
     today: float = math.nan
-    values: list[float] = field(default_factory=list)
+    sums: FloatArray | None = None  # per minute of today
+    counts: IntArray | None = None
     late: int = 0  # readings for a day already closed (ignored)
 
-    def add(self, day: float, value: float, cfg: DegradationConfig) -> None:
+    def add(self, day: float, ts: float, value: float, cfg: DegradationConfig) -> None:
         if not math.isnan(self.today) and day < self.today:
             self.late += 1
             return
         if day != self.today:
             self.close(cfg)
             self.today = day
-        self.values.append(value)
+        if self.sums is None or self.counts is None:
+            self.sums, self.counts = np.zeros(MINUTES), np.zeros(MINUTES, dtype=np.int32)
+        minute = min(MINUTES - 1, int((ts - day * DAY_S) // 60))
+        self.sums[minute] += value
+        self.counts[minute] += 1
 
     def close(self, cfg: DegradationConfig) -> None:
-        if len(self.values) >= cfg.min_per_day:
+        if self.sums is None or self.counts is None:
+            return
+        seen = self.counts > 0
+        if int(self.counts.sum()) >= cfg.min_per_day:
             self.days.append(self.today)
-            self.levels.append(float(np.median(self.values)))
-        self.values = []
+            self.levels.append(float(np.median(self.sums[seen] / self.counts[seen])))
+        self.sums.fill(0.0)
+        self.counts.fill(0)
         while self.days and self.days[0] <= self.today - cfg.window_days:
             self.days.pop(0)
             self.levels.pop(0)
@@ -89,7 +111,7 @@ class DegradationTracker:
         if series is None or not (math.isfinite(ts) and math.isfinite(value) and value > 0):
             self.ignored += 1
             return
-        series.add(math.floor(ts / DAY_S), value, self.cfg)
+        series.add(math.floor(ts / DAY_S), ts, value, self.cfg)
 
     def poll(self, now: float) -> tuple[list[DerivedSignal], Forecast | None]:
         """Signals once per new day (empty otherwise or in cold start) and the forecast made."""

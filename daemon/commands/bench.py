@@ -1,4 +1,4 @@
-"""``gatewatch bench ingest|forward|rules|anomaly``: the performance benchmarks."""
+"""``gatewatch bench ingest|forward|rules|anomaly|state|soak``: the performance benchmarks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def register(subparsers: Any) -> None:
     )
     _rules(sub.add_parser("rules", help="rule engine readings/s and backtest time"))
     _anomaly(sub.add_parser("anomaly", help="anomaly throughput, training, memory, lead time"))
+    _state(sub.add_parser("state", help="rule state bytes written to state.db per hour"))
+    _soak(sub.add_parser("soak", help="memory of the per-series state over simulated hours"))
 
 
 def dispatch(args: argparse.Namespace) -> int | None:
@@ -53,6 +55,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
                 args.readings, args.backtest_days, as_json=args.json, profile=args.profile
             )
         )
+    if args.bench in ("state", "soak"):
+        return _simulated(args)
     from gatewatch.daemon.bench.anomaly import run_bench as run_bench_anomaly
 
     models = ("covariance", "similarity") if args.model == "both" else (args.model,)
@@ -136,3 +140,50 @@ def _anomaly(p: argparse.ArgumentParser) -> None:
         help="anomaly_score model to measure (anomaly.model); both: side by side with ratios",
     )
     p.add_argument("--json", action="store_true")
+
+
+def _simulated(args: argparse.Namespace) -> int:
+    """The benches of the per-series state on a simulated clock: state, soak."""
+    if args.bench == "soak":
+        from gatewatch.daemon.bench.soak import run_bench_soak
+
+        return int(run_bench_soak(args.series, args.minutes, args.warmup, as_json=args.json))
+    from gatewatch.daemon.bench.state import run_bench_state
+
+    return int(
+        run_bench_state(
+            args.series, args.minutes, args.series_every, walk=args.walk, as_json=args.json
+        )
+    )
+
+
+def _clocked(
+    p: argparse.ArgumentParser, minutes: float, numbers: dict[str, tuple[float, str]]
+) -> None:
+    """--series, --minutes, --json and the bench's own numbers (flag: default, help)."""
+    p.add_argument("--series", type=int, default=1000, help="series at 1 reading/s")
+    numbers = {"--minutes": (minutes, f"simulated minutes (default {minutes:g})"), **numbers}
+    for flag, (default, text) in numbers.items():
+        p.add_argument(flag, type=float, default=default, help=text)
+    p.add_argument("--json", action="store_true")
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    _clocked(
+        p,
+        5.0,
+        {
+            "--walk": (
+                0.02,
+                "random-walk step of the values (0.02: alerts now and then; 0.3: a storm)",
+            ),
+            "--series-every": (
+                60.0,
+                "seconds between saves of the series' history (60, as shipped)",
+            ),
+        },
+    )
+
+
+def _soak(p: argparse.ArgumentParser) -> None:
+    _clocked(p, 120.0, {"--warmup": (30.0, "simulated minutes before growth is measured (30)")})

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gatewatch.core.printable import printable
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.load import Config
 from gatewatch.sensors.store.influx_settings import InfluxSettings
@@ -62,7 +63,10 @@ def _check(path: Path, *, as_json: bool) -> int:
     else:
         topics = ", ".join(t.pattern for t in cfg.topics)
         maps = len(cfg.mappings.mappings)
-        print(f"{path}: OK — {len(cfg.assets)} assets, topics {topics}, {maps} mappings")
+        print(
+            f"{printable(path)}: OK — {len(cfg.assets)} assets, topics {printable(topics)}, "
+            f"{maps} mappings"
+        )
     return EXIT_OK
 
 

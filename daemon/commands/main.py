@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from gatewatch.core.printable import printable
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.commands import (
     anomaly,
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {printable(problem)}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gatewatch.core.printable import printable
 from gatewatch.daemon.offline.backtest import parse_time
 from gatewatch.daemon.state.silences import SilenceError, SilenceStore, parse_match
 from gatewatch.rules.language.durations import DurationError, format_duration, parse_duration
@@ -97,5 +98,6 @@ def _list(store: SilenceStore, args: argparse.Namespace, now: float) -> int:
     for s in items:
         match = ",".join(f"{k}={'|'.join(sorted(v))}" for k, v in s.silence.match.fields.items())
         left = format_duration(s.silence.ends - now) if s.silence.ends > now else "expired"
-        print(f"{s.silence.id:<13} {match:<30} {left:>9}  {s.silence.comment} ({s.created_by})")
+        sid, match, who = printable(s.silence.id), printable(match), printable(s.created_by)
+        print(f"{sid:<13} {match:<30} {left:>9}  {printable(s.silence.comment)} ({who})")
     return EXIT_OK

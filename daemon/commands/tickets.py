@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.core.events import Attachment
+from gatewatch.core.printable import printable
 from gatewatch.ticketing_client import outbox
 from gatewatch.ticketing_client.adapters import local
 from gatewatch.ticketing_client.adapters.local import attachments_of
@@ -94,7 +95,7 @@ def _emit(
     if as_json:
         print(json.dumps(doc, sort_keys=True))
         return
-    table = [list(map(str, head))] + [["" if c is None else str(c) for c in r] for r in rows]
+    table = [list(map(printable, head))] + [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -204,12 +205,13 @@ def _show(conn: sqlite3.Connection, ref: str, as_json: bool, save: Path | None =
         print(json.dumps(doc, sort_keys=True))
         return EXIT_OK
     for k, v in (doc["incident"] or {}).items():
-        print(f"{k}: {v}")
+        print(f"{k}: {printable(v)}")
     for n in doc["notes"]:
-        print(f"\n--- {n['kind']} at {_when(n['ts'])} UTC\n{n['text']}")
+        text = printable(n["text"], lines=True)
+        print(f"\n--- {printable(n['kind'])} at {_when(n['ts'])} UTC\n{text}")
     for f in doc["attachments"]:
-        size = f"{f['content_type']}, {f['bytes']} bytes"
-        print(f"\nattachment: {f['name']} ({size}) {f['description']}")
+        size = f"{printable(f['content_type'])}, {f['bytes']} bytes"
+        print(f"\nattachment: {printable(f['name'])} ({size}) {printable(f['description'])}")
     for p in saved:
         print(f"saved: {p}")
     print()

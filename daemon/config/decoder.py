@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from gatewatch.daemon.config.load import Config
+from gatewatch.sensors.cardinality import SeriesCap
 from gatewatch.sensors.decode import PayloadDecoder
 
 
@@ -16,4 +17,7 @@ def build_decoder(cfg: Config) -> PayloadDecoder:
         strict_assets=cfg.ingest.strict_assets,
         mappings=cfg.mappings,
         sparkplug=cfg.sparkplug,
+        series_cap=SeriesCap(
+            cfg.assets, per_asset=cfg.ingest.max_series_per_asset, total=cfg.ingest.max_series
+        ),
     )

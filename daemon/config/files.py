@@ -1,18 +1,34 @@
-"""Reading a configuration file people wrote: an error names the file and the fix."""
+"""Reading a configuration file people wrote: an error names the file and the fix.
+
+Every YAML file the daemon reads (gatewatch.yaml, assets, rules, silences,
+rule tests) is read here, and never more than ``LIMITS.max_bytes`` of it: a
+100 MB file is refused after reading 8 MiB, not loaded whole.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from gatewatch.core.yamlsource import ConfigError, Location, Problem
+from gatewatch.core.yamlsource import LIMITS, ConfigError, Location, Problem, too_large
+
+
+def read_bounded(path: Path, max_bytes: int = LIMITS.max_bytes) -> str:
+    """The file's UTF-8 text; ConfigError (naming the file and the limit) when it is
+    larger than ``max_bytes``. OSError and UnicodeDecodeError pass through."""
+    with path.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large(str(path), len(data))
+    return data.decode("utf-8")
 
 
 def read_text(path: Path, *, missing: str, unreadable: str = "cannot read") -> str:
     """The file's text; ConfigError at ``path:1:1`` with ``missing`` when it does not
-    exist, ``unreadable: <reason>`` when it cannot be read or is not UTF-8."""
+    exist, ``unreadable: <reason>`` when it cannot be read or is not UTF-8, and the
+    limit when it is too large (:func:`read_bounded`)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path)
     except FileNotFoundError:
         raise ConfigError([Problem(Location(str(path), 1, 1), missing)]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,6 +22,7 @@ from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.config.client_id import machine_client_id
 from gatewatch.daemon.config.files import read_text
+from gatewatch.sensors.cardinality import DEFAULT_PER_ASSET, DEFAULT_TOTAL
 from gatewatch.sensors.mapping.model import MappingSet
 from gatewatch.sensors.mapping.topic import minimal_subscriptions
 from gatewatch.sensors.mqtt.codec import MAX_PACKET
@@ -41,6 +42,8 @@ class IngestSettings:
     batch_max: int = 1000
     batch_delay: float = 0.005
     max_pending: int = 20_000
+    max_series: int = DEFAULT_TOTAL
+    max_series_per_asset: int = DEFAULT_PER_ASSET
 
 
 @dataclass(frozen=True)
@@ -298,6 +301,8 @@ def _ingest(s: Section) -> IngestSettings:
         batch_max=s.integer("batch_max", 1000, min=1),
         batch_delay=s.number("batch_delay_ms", 5, min=0) / 1000.0,
         max_pending=s.integer("max_pending", 20_000, min=100),
+        max_series=s.integer("max_series", DEFAULT_TOTAL, min=1),
+        max_series_per_asset=s.integer("max_series_per_asset", DEFAULT_PER_ASSET, min=1),
     )
     s.check_unknown()
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.core.assets import AssetRegistry
+from gatewatch.core.printable import printable
 from gatewatch.daemon.offline.history_prefetch import prefetched_rows
 from gatewatch.daemon.offline.history_windows import windowed_rows
 from gatewatch.rules.backtest import Summary, backtest
@@ -137,7 +138,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [header, "-" * len(header)]
     for rule_id in ids:
         lines.append(
-            f"{rule_id:<32} "
+            f"{printable(rule_id):<32} "
             + _cells(cur["rules"].get(rule_id), new and new["rules"].get(rule_id), new is not None)
         )
     lines.append("-" * len(header))

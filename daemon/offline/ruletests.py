@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gatewatch.core.yamlsource import ConfigError, Location, Problem
-from gatewatch.daemon.config.files import rule_paths
+from gatewatch.core.printable import printable
+from gatewatch.core.yamlsource import ConfigError, Problem
+from gatewatch.daemon.config.files import read_text, rule_paths
 from gatewatch.daemon.config.rulefiles import load_registry, load_rule_files
 from gatewatch.rules.ruletest import Result, TestFile, describe, parse_test_file, run_case
 
@@ -17,10 +18,7 @@ EXIT_OK, EXIT_INVALID = 0, 1
 
 def load_test_file(path: Path) -> tuple[TestFile, Any, Any]:
     """Parse a test file and load the rules and assets it names (relative to it)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(Location(str(path), 1, 1), f"cannot read: {exc}")]) from None
+    text = read_text(path, missing="file not found; check the path")
     problems: list[Problem] = []
     spec = parse_test_file(text, str(path), problems)
     if problems:
@@ -75,14 +73,14 @@ def _entry(path: Path, result: Result) -> dict[str, Any]:
 
 def _print(result: Result, verbose: bool) -> None:
     status = "PASS" if result.ok else "FAIL"
-    print(f"{status} {result.case.where} {result.case.name}")
+    print(f"{status} {printable(result.case.where)} {printable(result.case.name)}")
     for line in result.failures:
-        print(f"  {line}")
+        print(f"  {printable(line)}")
     if verbose:
         start = result.case.start
         for e in result.events:
             print(
                 "   ",
-                describe(e.ts, e.kind, e.rule_id, e.asset.id if e.asset else "", start),
-                e.title,
+                printable(describe(e.ts, e.kind, e.rule_id, e.asset.id if e.asset else "", start)),
+                printable(e.title),
             )

@@ -29,9 +29,10 @@ from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import ConfigError
+from gatewatch.daemon.config.files import read_bounded
 from gatewatch.daemon.config.rulefiles import load_rule_files
 from gatewatch.daemon.run.rules_reload import ReloadResult, RuleReloader
-from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, save_engine_state
+from gatewatch.daemon.state.rule_state import RuleStateStore, ensure_schema, load_engine_state
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.language.silence import Mute, parse_silences
@@ -46,6 +47,7 @@ class RulesSettings:
     silences_file: Path | None = None
     tick_every: float = 5.0  # seconds between engine.tick calls
     save_every: float = 10.0  # seconds between state saves (also after events)
+    series_every: float = 60.0  # seconds between saves of the series' history (and at stop)
     refresh_every: float = 30.0  # seconds between reloading silences / polling rule files
 
 
@@ -65,6 +67,7 @@ class RulesRuntime:
         self.engine: Engine | None = None
         self.reloader: RuleReloader | None = None
         self.silences = SilenceStore(state_db)
+        self.state = RuleStateStore(series_every=settings.series_every)
         self.counters = {"events": 0, "saves": 0, "silence_errors": 0}
         self._last_save = self._last_refresh = -1e18
         self._yaml_mutes: tuple[Mute, ...] = ()
@@ -97,17 +100,22 @@ class RulesRuntime:
 
     def stop(self) -> None:
         if self.engine is not None:
-            self.save()
+            self.save(flush=True)
 
-    def save(self) -> None:
-        with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
-            self.write_state(conn)
+    def save(self, *, flush: bool = False) -> None:
+        """The state alone (no outbox rows); ``flush``: the series too, due or not."""
+        try:
+            with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
+                self.state.save(conn, self._engine(), self.clock(), flush=flush)
+        except BaseException:
+            self.state.forget()
+            raise
         self.counters["saves"] += 1
         self._last_save = self.clock()
 
     def write_state(self, conn: sqlite3.Connection) -> None:
-        """StateWriter: the engine state, inside the caller's transaction."""
-        save_engine_state(conn, self._engine(), self.clock())
+        """StateWriter: what changed of the engine state, inside the caller's transaction."""
+        self.state.save(conn, self._engine(), self.clock())
 
     def _engine(self) -> Engine:
         assert self.engine is not None, "start() first"
@@ -116,7 +124,11 @@ class RulesRuntime:
     def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
         self.counters["events"] += len(events)
         if events and self.outbox is not None:
-            self.outbox.submit(events, self)
+            try:
+                self.outbox.submit(events, self)
+            except BaseException:
+                self.state.forget()  # rolled back: what it remembers was not written
+                raise
             self.counters["saves"] += 1
             self._last_save = self.clock()
         elif events or self.clock() - self._last_save >= self.settings.save_every:
@@ -136,7 +148,7 @@ class RulesRuntime:
 
     def _read_silences(self, path: Path) -> tuple[Mute, ...]:
         try:
-            mutes: tuple[Mute, ...] = parse_silences(path.read_text(encoding="utf-8"), str(path))
+            mutes: tuple[Mute, ...] = parse_silences(read_bounded(path), str(path))
         except FileNotFoundError:
             return ()
         except (ConfigError, OSError, UnicodeDecodeError) as exc:

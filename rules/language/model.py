@@ -36,6 +36,7 @@ class Kind(StrEnum):
 
 
 SERIES_KINDS = (Kind.THRESHOLD, Kind.STATE, Kind.RATE, Kind.STALE)
+HISTORY_KINDS = (Kind.THRESHOLD, Kind.STATE, Kind.RATE)  # read ``window`` of history
 GROUP_FIELDS = ("site", "asset", "class", "building", "floor", "room")
 
 

@@ -78,7 +78,7 @@ def single_value(topic: Topic, doc: Any, now: float, strict: bool) -> Reading | 
     if (
         type(value) is not float
         or type(ts) is not float
-        or not (unit is None or type(unit) is str)
+        or not (unit is None or (type(unit) is str and unit.isprintable()))
         or tf.metric is None
         or not isfinite(value)
         or not MIN_TS <= ts <= min(now + MAX_FUTURE_S, MS_THRESHOLD)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 from collections.abc import Mapping
 
 import numpy as np
@@ -103,3 +104,17 @@ def test_temperature_residual_uses_the_learnt_hour_of_day_profile() -> None:
     assert len(residuals) > 200  # after 3 days each hour has a profile
     assert abs(float(np.median(residuals[:-144]))) < 0.5  # normal days follow the profile
     assert float(np.median(residuals[-144:])) == pytest.approx(3.0, abs=0.6)  # day 5 runs 3 C hot
+
+
+def test_an_open_window_holds_its_readings_packed() -> None:
+    """16 bytes a reading while the window is open (two lists of floats took 64)."""
+    pipe = AnomalyPipeline(lambda asset: None)
+    tracemalloc.start()
+    try:
+        for s in range(599):
+            for m in range(100):
+                pipe.on_reading("hq", "a1", f"m{m}", 1_700_006_400.0 + s, 2.0 + s * 1e-3)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 100 * 599 * 16 * 1.5  # 0.96 MB of readings, some slack for the arrays

@@ -135,3 +135,20 @@ def test_a_saved_model_of_another_kind_than_configured_is_refused() -> None:
     assert again.observe(T0 + 200 * 600, probe)[0].value > 1
     with pytest.raises(ModelFileError, match="not a AssetModel"):
         AssetScorer("hq", "pump-1").restore(data)
+
+
+def test_history_grows_with_the_windows_seen_and_stops_at_max_rows() -> None:
+    """A new asset holds only what it has seen (a room sensor in cold start is not given
+    30 days of rows), and a full buffer wraps at max_rows instead of growing."""
+    rng = np.random.default_rng(3)
+    scorer = AssetScorer("hq", "room-1", min_rows=10_000, max_rows=500)
+    for i in range(10):
+        scorer.observe(T0 + i * 600, window(rng))
+    assert scorer.history.allocated == 64
+    assert scorer.history.rows.nbytes <= 64 * 3 * 8
+    for i in range(10, 1200):
+        scorer.observe(T0 + i * 600, window(rng))
+    assert scorer.history.allocated == 500 and len(scorer.history) == 500
+    assert scorer.history.oldest() == T0 + 700 * 600  # the last 500 windows, in a ring
+    last = scorer.history.recent(2)
+    assert last.shape == (2, 3) and np.isfinite(last).all()

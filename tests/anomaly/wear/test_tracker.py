@@ -3,7 +3,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from gatewatch.anomaly.trend import DAY_S
+import pytest
+from gatewatch.anomaly.trend import DAY_S, daily_levels
 from gatewatch.anomaly.wear.degradation import DegradationConfig, forecast
 from gatewatch.anomaly.wear.simulate import PumpSim, simulate
 from gatewatch.anomaly.wear.tracker import DegradationTracker
@@ -59,3 +60,37 @@ def test_tracker_memory_is_bounded_by_the_window() -> None:
         tracker.observe("vibration.rms", START + i * 3600, 1.5)
     tracker.poll(START + 100 * DAY_S)
     assert len(tracker.metrics["vibration.rms"].levels) <= CFG.window_days
+
+
+def test_tracker_keeps_one_mean_a_minute_at_1_hz_and_the_daily_level_holds() -> None:
+    """A day at 1 Hz (86,400 readings) is held in two fixed arrays of 1440 minutes
+    (no growth through the day), and the day's level (median of per-minute means)
+    stays within 1 % of the raw median, a two-hour fault burst at 3x included."""
+    rng = np.random.default_rng(7)
+    ts = START + np.arange(86_400, dtype=np.float64)
+    v = 2.0 * rng.lognormal(0.0, 0.1, ts.size)
+    v[30_000:37_200] *= 3.0
+    tracker = DegradationTracker("hq", "pump-1", CFG)
+    series = tracker.metrics["vibration.rms"]
+    held = set()
+    for i, (t, value) in enumerate(zip(ts.tolist(), v.tolist(), strict=True)):
+        tracker.observe("vibration.rms", t, value)
+        if i % 3600 == 0:
+            assert series.sums is not None and series.counts is not None
+            held.add(series.sums.nbytes + series.counts.nbytes)
+    assert held == {1440 * 12}  # 17 KiB from the first reading to the last
+    tracker.poll(START + DAY_S)
+    raw = daily_levels(ts, v, min_per_day=CFG.min_per_day)
+    assert series.levels[0] == pytest.approx(float(raw.level[0]), rel=0.01)
+    assert series.counts is not None and int(series.counts.sum()) == 0  # reset for the next day
+
+
+def test_tracker_out_of_order_minutes_of_the_day_keep_their_own_means() -> None:
+    tracker = DegradationTracker("hq", "pump-1", CFG)
+    for i in range(600):  # alternating between the first hour and the second, 1.0 and 3.0
+        tracker.observe("vibration.rms", START + (i % 2) * 3600 + i, 1.0 + 2 * (i % 2))
+    series = tracker.metrics["vibration.rms"]
+    assert series.sums is not None and series.counts is not None
+    assert series.sums.size == 1440 and int(series.counts.sum()) == 600
+    tracker.poll(START + DAY_S)
+    assert series.levels == [pytest.approx(2.0)]  # 10 minutes of 1.0, 10 of 3.0
