@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 from gatewatch.core.reading import Reading
 from gatewatch.sensors.store.base import DeadLetter, Store
+from gatewatch.sensors.store.errors import StoreError, describe
 
 log = structlog.get_logger("gatewatch.writer")
 
@@ -53,6 +55,8 @@ class StoreWriter:
         self.retry_min, self.retry_max = retry_min, retry_max
         self.clock = clock
         self.failures = 0
+        self.failure_reasons: Counter[str] = Counter()  # failed attempts by StoreError.reason
+        self.last_error: StoreError | None = None  # the last failure; None after a commit
         self.commits = 0
         self._q: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -102,10 +106,7 @@ class StoreWriter:
                 self.store.write(readings, dead)
                 break
             except Exception as exc:
-                self.failures += 1
-                log.error(
-                    "store_write_failed", error=str(exc), readings=len(readings), retry_in=delay
-                )
+                self._failed(describe(exc), len(readings), delay)
                 if self._stopping.wait(delay):
                     log.error(
                         "store_write_abandoned_on_stop",
@@ -115,7 +116,23 @@ class StoreWriter:
                     return
                 delay = min(delay * 2, self.retry_max)
         self.commits += 1
+        self.last_error = None
         now = self.clock()
         for b in group:
             b.durable_at = now
         self.on_durable(group)
+
+    def _failed(self, error: StoreError, readings: int, delay: float) -> None:
+        self.failure_reasons[error.reason] += 1
+        self.last_error = error
+        self.failures += 1  # last: a reader that sees the count sees the error
+        log.error(
+            "store_write_failed",
+            reason=error.reason,
+            error=error.message,
+            sqlite_error=error.code,
+            remedy=error.remedy,
+            readings=readings,
+            retry_in=delay,
+            note="nothing of this batch is acknowledged; retried",
+        )

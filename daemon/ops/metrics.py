@@ -93,7 +93,15 @@ class PipelineCollector(Collector):
         yield _gauge("ingest_pending_messages", "messages waiting for the store", stats.pending)
         yield _counter("ingest_pauses", "times reading from the broker paused", stats.pauses)
         yield _counter("store_commits", "store transactions committed", writer.commits)
-        yield _counter("store_write_failures", "failed store write attempts", writer.failures)
+        failures = CounterMetricFamily(
+            "gatewatch_store_write_failures",
+            "failed store write attempts (retried), by reason: disk_full, io_error, read_only,"
+            " locked, corrupt, cannot_open, other",
+            labels=["reason"],
+        )
+        for reason, count in sorted(writer.failure_reasons.items()):
+            failures.add_metric([reason], count)
+        yield failures
 
     def _broker(self) -> Iterator[Metric]:
         link = self.src.link

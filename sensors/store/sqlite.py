@@ -10,6 +10,7 @@ database, attached as ``state`` so a batch commits both.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -127,9 +128,21 @@ class SqliteStore:
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
-                self._load_ids()  # forget series ids of the rolled-back transaction
+                self._abandon()
                 raise
+
+    def _abandon(self) -> None:
+        """After a failed write: roll back if SQLite has not already (it does on SQLITE_FULL
+        and some I/O errors, and a second ROLLBACK would raise and hide the real error), and
+        forget every series id cached since the last commit: an id handed out inside the
+        rolled-back transaction must not label the next readings (they would be stored
+        under an id that no series row has, and the next new series would inherit them)."""
+        self._ids = {}  # first: even if what follows fails, no stale id is used again
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the caller raises the original error
+                self._conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):  # else ids are looked up one by one
+            self._load_ids()
 
     def prune(self, now: float) -> int:
         """Drop readings older than the retention and the oldest dead letters."""

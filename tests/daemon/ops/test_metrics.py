@@ -14,7 +14,12 @@ from prometheus_client import generate_latest
 def sources() -> MetricSources:
     stats = IngestStats(messages=7, readings_durable=9, messages_durable=6, pending=1)
     stats.dead_letters["bad_json"] += 2
-    ingest: Any = SimpleNamespace(stats=stats, writer=SimpleNamespace(commits=3, failures=4))
+    ingest: Any = SimpleNamespace(
+        stats=stats,
+        writer=SimpleNamespace(
+            commits=3, failures=4, failure_reasons={"disk_full": 3, "locked": 1}
+        ),
+    )
     report = HealthReport((CheckResult("broker", False, "down"), CheckResult("store", True, "")))
     return MetricSources(ingest, BrokerLink(), lambda: report, ReloadStats(2, 1))
 
@@ -34,7 +39,8 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m["gatewatch_mqtt_messages_received_total"] == 7
     assert m["gatewatch_readings_stored_total"] == 9
     assert m['gatewatch_dead_letters_total{reason="bad_json"}'] == 2
-    assert m["gatewatch_store_write_failures_total"] == 4
+    assert m['gatewatch_store_write_failures_total{reason="disk_full"}'] == 3
+    assert m['gatewatch_store_write_failures_total{reason="locked"}'] == 1
     assert m['gatewatch_health_check_ok{check="broker"}'] == 0
     assert m['gatewatch_health_check_ok{check="store"}'] == 1
     assert m["gatewatch_healthy"] == 0
