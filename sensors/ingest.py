@@ -22,6 +22,7 @@ from gatewatch.sensors.mqtt.client import Connection
 from gatewatch.sensors.mqtt.codec import Publish
 from gatewatch.sensors.ratelimit import RateLimiter
 from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.store.journal import JournalCursor
 from gatewatch.sensors.writer import Batch, StoreWriter
 
 log = structlog.get_logger("gatewatch.ingest")
@@ -50,6 +51,7 @@ class Ingest:
         batch_delay: float = 0.005,
         max_pending: int = 20_000,
         listeners: Sequence[ReadingsListener] = (),  # each durable batch, in commit order
+        cursor: JournalCursor | None = None,  # moved to each batch before its listeners
         clock: Callable[[], float] = time.time,
         log_interval: float = 60.0,
     ) -> None:
@@ -60,6 +62,7 @@ class Ingest:
         self.clock = clock
         self.stats = IngestStats()
         self.listeners = tuple(listeners)
+        self.cursor = cursor
         self._limiter = RateLimiter(log_interval)
         self._batch = Batch()
         self._timer: asyncio.TimerHandle | None = None
@@ -148,6 +151,8 @@ class Ingest:
             self.stats.pending -= batch.messages
             self.stats.messages_durable += batch.messages
             self.stats.readings_durable += len(batch.readings)
+            if self.cursor is not None and batch.position is not None:
+                self.cursor.at = batch.position
             for listener in self.listeners:
                 try:
                     listener(batch.readings, batch.durable_at)

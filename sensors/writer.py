@@ -33,6 +33,7 @@ class Batch:
     connection: Any = None  # the MQTT connection the acks belong to
     messages: int = 0
     durable_at: float = 0.0
+    position: tuple[int, int] | None = None  # in the evaluation journal, once durable
 
     def __len__(self) -> int:
         return self.messages
@@ -103,7 +104,7 @@ class StoreWriter:
         delay = self.retry_min
         while True:
             try:
-                self.store.write(readings, dead)
+                seq = self.store.write(readings, dead)
                 break
             except Exception as exc:
                 self._failed(describe(exc), len(readings), delay)
@@ -118,8 +119,11 @@ class StoreWriter:
         self.commits += 1
         self.last_error = None
         now = self.clock()
+        offset = 0
         for b in group:
             b.durable_at = now
+            offset += len(b.readings)
+            b.position = None if seq is None else (seq, offset)
         self.on_durable(group)
 
     def _failed(self, error: StoreError, readings: int, delay: float) -> None:

@@ -35,6 +35,12 @@ from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, 
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.language.silence import Mute, parse_silences
+from gatewatch.sensors.store.journal import (
+    JournalCursor,
+    ensure_cursor_schema,
+    load_cursor,
+    save_cursor,
+)
 from gatewatch.ticketing_client.service import EventOutbox
 
 log = structlog.get_logger("gatewatch.rules")
@@ -58,10 +64,11 @@ class RulesRuntime:
         *,
         site: str = "",
         outbox: EventOutbox | None = None,
+        cursor: JournalCursor | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings, self.assets, self.state_db, self.site = settings, assets, state_db, site
-        self.outbox, self.clock = outbox, clock
+        self.outbox, self.cursor, self.clock = outbox, cursor, clock
         self.engine: Engine | None = None
         self.reloader: RuleReloader | None = None
         self.silences = SilenceStore(state_db)
@@ -75,6 +82,9 @@ class RulesRuntime:
         with closing(sqlite3.connect(self.state_db, timeout=30)) as conn, conn:
             ensure_schema(conn)
             data = load_engine_state(conn)
+            if self.cursor is not None:
+                ensure_cursor_schema(conn)
+                self.cursor.at = load_cursor(conn)
         restored = engine.restore_state(data) if data is not None else 0
         self.engine = engine
         self.reloader = RuleReloader(engine, self.settings.paths, self.assets)
@@ -106,8 +116,11 @@ class RulesRuntime:
         self._last_save = self.clock()
 
     def write_state(self, conn: sqlite3.Connection) -> None:
-        """StateWriter: the engine state, inside the caller's transaction."""
+        """StateWriter: the engine state and how far in the evaluation journal it got,
+        inside the caller's transaction."""
         save_engine_state(conn, self._engine(), self.clock())
+        if self.cursor is not None:
+            save_cursor(conn, self.cursor.at)
 
     def _engine(self) -> Engine:
         assert self.engine is not None, "start() first"

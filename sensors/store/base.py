@@ -22,8 +22,9 @@ class DeadLetter:
 
 
 class Store(Protocol):
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> None:
-        """Make readings and dead letters durable; when this returns they survive kill -9."""
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> int | None:
+        """Make readings and dead letters durable; when this returns they survive kill -9.
+        Returns the evaluation journal's seq of these readings, if the store keeps one."""
 
     def read_range(self, key: SeriesKey, start: float, end: float) -> list[tuple[float, float]]:
         """(ts, value) pairs of one series with start <= ts < end, oldest first."""

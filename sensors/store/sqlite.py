@@ -4,7 +4,8 @@ Schema: ``series`` (id <-> site/asset/metric/unit) and ``readings`` keyed by
 ``(series_id, ts_ms)`` WITHOUT ROWID, so a range read of one series is one
 index seek and duplicates (an MQTT redelivery) collapse on the key. When
 forwarding to InfluxDB is on, each write also appends to ``forward_queue``
-in the same transaction (store-and-forward). Dead letters live in the state
+in the same transaction (store-and-forward); with rules, to the evaluation
+journal (``journal.py``). Dead letters live in the state
 database, attached as ``state`` so a batch commits both.
 """
 
@@ -18,6 +19,7 @@ from contextlib import closing
 from pathlib import Path
 
 from gatewatch.core.reading import Reading, SeriesKey
+from gatewatch.sensors.store import journal as eval_journal
 from gatewatch.sensors.store.base import DeadLetter
 
 SCHEMA = """
@@ -71,14 +73,17 @@ class SqliteStore:
         *,
         retention_days: float = 400.0,
         forward: bool = False,
+        journal: bool = False,
         synchronous: str = "FULL",
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path, self.state_path = path, state_path
         self.retention_days = retention_days
-        self.forward = forward
+        self.forward, self.journal = forward, journal
         self._conn = connect(path, state_path, synchronous=synchronous)
+        if journal:
+            self._conn.executescript(eval_journal.SCHEMA)
         self._lock = threading.Lock()
         self._ids: dict[tuple[str, str, str], int] = {}
         self._load_ids()
@@ -101,7 +106,10 @@ class SqliteStore:
             sid = self._ids[key] = int(row[0])
         return sid
 
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> None:
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> int | None:
+        """Commit readings and dead letters; with ``journal`` on, returns the journal seq
+        of the readings (None when there were none)."""
+        seq = None
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -120,6 +128,8 @@ class SqliteStore:
                     conn.executemany(
                         "INSERT INTO forward_queue (series_id, ts, value) VALUES (?, ?, ?)", rows
                     )
+                if self.journal and rows:
+                    seq = eval_journal.append(conn, [row[0] for row in rows], readings)
                 if dead:
                     conn.executemany(
                         "INSERT INTO state.dead_letters"
@@ -130,6 +140,7 @@ class SqliteStore:
             except BaseException:
                 self._abandon()
                 raise
+        return seq
 
     def _abandon(self) -> None:
         """After a failed write: roll back if SQLite has not already (it does on SQLITE_FULL
