@@ -78,6 +78,18 @@ def append(conn: sqlite3.Connection, series_ids: Sequence[int], readings: Sequen
     return cur.lastrowid
 
 
+def reconcile(conn: sqlite3.Connection) -> bool:
+    """At store open: a cursor into a journal that is not this one (readings.db replaced or
+    moved aside, state.db kept) is reset, else it would hide, and prune, every new row. The
+    row under a cursor is never pruned, so a missing one means another journal. Returns
+    whether it reset the cursor."""
+    seq, _ = load_cursor(conn, "state")
+    if seq == 0 or conn.execute("SELECT 1 FROM eval_journal WHERE seq = ?", (seq,)).fetchone():
+        return False
+    conn.execute("DELETE FROM state.eval_cursor")
+    return True
+
+
 def ensure_cursor_schema(conn: sqlite3.Connection, schema: str = "main") -> None:
     conn.execute(CURSOR_SCHEMA.format(schema=schema))
 

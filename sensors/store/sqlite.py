@@ -84,6 +84,7 @@ class SqliteStore:
         self._conn = connect(path, state_path, synchronous=synchronous)
         if journal:
             self._conn.executescript(eval_journal.SCHEMA)
+            eval_journal.reconcile(self._conn)
         self._lock = threading.Lock()
         self._ids: dict[tuple[str, str, str], int] = {}
         self._load_ids()

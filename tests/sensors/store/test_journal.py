@@ -49,6 +49,20 @@ def test_readings_come_back_after_the_cursor_exactly(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_new_readings_db_resets_a_cursor_into_the_old_journal(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db", journal=True)
+    for i in range(3):
+        store.write([r("a", i)], [])
+    save_cursor(tmp_path, (3, 1))
+    store.close()
+    for suffix in ("", "-wal", "-shm"):  # readings.db moved aside, state.db kept
+        (tmp_path / f"r.db{suffix}").unlink(missing_ok=True)
+    store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db", journal=True)
+    store.write([r("b", 9)], [])
+    assert after_cursor(tmp_path) == [((1, 1), [r("b", 9)])]
+    store.close()
+
+
 def test_without_rules_nothing_is_journalled(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db")
     assert store.write([r("a", 0)], []) is None
