@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from gatewatch.core.assets import Asset, AssetRegistry
 from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
@@ -58,6 +58,11 @@ YES: int = ALARM
 NO: int = CLEAR
 MAYBE: int = HOLD
 KeyedRow = tuple[int, float, float]  # series key, ts, value (see process_keyed)
+# A reading further back than this behind its series' latest is a clock step (an NTP
+# correction, a gateway that ran years ahead, a device clock reset), not a straggler:
+# the series starts over from it instead of dropping every reading until the old time
+# comes round again. Readings less far back are out of order and dropped (counted).
+CLOCK_STEP_S: Final = 300.0
 
 
 def make_judge(cond: Condition) -> Judge:
@@ -151,12 +156,15 @@ class Engine:
         self.default_site = default_site
         self.stats: dict[str, int] = {
             "readings": 0,
-            "out_of_order": 0,
+            "out_of_order": 0,  # readings older than their series' latest, dropped
+            "clock_steps": 0,  # series that started over after a step back (CLOCK_STEP_S)
             "events": 0,
             "muted": 0,
             "ticks": 0,  # ticks run (a replay skips those that provably do nothing)
         }
         self._mutes: tuple[Mute, ...] = ()
+        # the latest step back: (series, its latest time before, the reading's time)
+        self.last_step: tuple[str, float, float] | None = None
         self._install(rules)
 
     def set_silences(self, mutes: Iterable[Mute]) -> None:
@@ -286,8 +294,10 @@ class Engine:
         """The evaluation of one reading of ``s`` at ``t``, the hot loop of ``process``
         and ``process_keyed``: the site's clock, the history, every rule bound to ``s``."""
         if t < s.last_ts:
-            self.stats["out_of_order"] += 1
-            return
+            if s.last_ts - t < CLOCK_STEP_S:
+                self.stats["out_of_order"] += 1
+                return
+            self._clock_step(s, t)
         if self._sites.advance(s.site, t) and self._site_alerts and s.site in self._site_alerts:
             self._site_back(s.site, t, out)
         s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
@@ -306,6 +316,19 @@ class Engine:
                 else not quiet_step(b.rule, st, verdict, t)
             ):
                 self._apply(b, step(b.rule, st, verdict, t), out)
+
+    def _clock_step(self, s: Series, t: float) -> None:
+        """A step back: the series' history (which would give a negative time span) is
+        dropped and the reading becomes its latest; the alert states are kept. The site's
+        clock goes back with it, so its silence is timed from now on, not from the old
+        time."""
+        self.stats["clock_steps"] += 1
+        self.last_step = (f"{s.site}/{s.asset_id}/{s.metric}", s.last_ts, t)
+        s.ts.clear()
+        s.vals.clear()
+        s.last_ts = -math.inf
+        if self._sites.times.get(s.site, -math.inf) > t:
+            self._sites.update({s.site: t})
 
     def _counted(self, n: int) -> None:
         """After a batch of ``n`` readings: the count, and the origin once a site spoke."""

@@ -25,6 +25,7 @@ from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.load import Config
+from gatewatch.daemon.run.clock_report import ClockReport
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
 from gatewatch.daemon.run.stage import Ticker, guarded
 from gatewatch.sensors.store.journal import JournalCursor, Position, unevaluated
@@ -57,6 +58,7 @@ class RulesStage:
         self.event_counts: dict[str, int] = {}  # events emitted, by kind
         self.alert_counts: dict[str, int] = {"pending": 0, "firing": 0}
         self.open_alerts: tuple[tuple[str, str, float], ...] = ()  # (key, status, since)
+        self.clock_report = ClockReport()  # out-of-order drops and clock steps
         self._ticker = Ticker("rules-tick", cfg.rules.tick_every, self.tick)
 
     async def start(self) -> None:
@@ -121,6 +123,9 @@ class RulesStage:
         for observe in self.eval_observers:
             observe(elapsed)
         self._count_alerts()
+        engine = self.runtime.engine if self.runtime is not None else None
+        if engine is not None:
+            self.clock_report.update(engine.stats, engine.last_step)
         return events
 
     def _count_alerts(self) -> None:

@@ -141,6 +141,17 @@ class StageCollector(Collector):
         for kind, count in sorted(self.rules.event_counts.items()):
             events.add_metric([kind], count)
         yield events
+        clock = self.rules.clock_report.totals
+        yield CounterMetricFamily(
+            "gatewatch_out_of_order",
+            "readings the rules dropped: older than their series' latest by less than 5 min",
+            value=clock["out_of_order"],
+        )
+        yield CounterMetricFamily(
+            "gatewatch_clock_steps",
+            "series whose time went back 5 min or more; their rule history started over",
+            value=clock["clock_steps"],
+        )
 
     def _deliveries(self) -> Iterator[Metric]:
         stats = self.worker()

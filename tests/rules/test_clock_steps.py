@@ -1,0 +1,62 @@
+"""A clock step back never blinds a rule; a straggler is dropped and counted."""
+
+from __future__ import annotations
+
+from gatewatch.rules.engine import CLOCK_STEP_S, Engine
+from rulehelpers import engine, kinds, r
+
+T = 1_764_000_000.0
+YEAR = 365 * 86_400.0
+HOT = """
+rules:
+  - id: hot
+    select: {asset: server-room-1, metric: temperature}
+    when: {above: 27, clear: 25}
+    priority: P3
+"""
+RISING = """
+rules:
+  - id: heating
+    select: {asset: server-room-1, metric: temperature}
+    when: {rate_above: 1, window: 5m}
+    priority: P3
+"""
+
+
+def temp(ts: float, value: float) -> list:  # type: ignore[type-arg]
+    return [r("server-room-1", "temperature", ts, value)]
+
+
+def test_a_reading_an_hour_back_is_a_clock_step_and_still_fires() -> None:
+    e = engine(HOT)
+    assert e.process(temp(T, 20)) == []
+    assert kinds(e.process(temp(T - 3600, 30))) == [("fired", T - 3600)]
+    assert e.stats["clock_steps"] == 1 and e.stats["out_of_order"] == 0
+    assert e.last_step == ("hq/server-room-1/temperature", T, T - 3600)
+    assert kinds(e.process(temp(T - 3590, 20))) == [("resolved", T - 3590)]  # on from there
+
+
+def test_a_straggler_is_dropped_and_counted() -> None:
+    e = engine(HOT)
+    e.process(temp(T, 20))
+    assert e.process(temp(T - CLOCK_STEP_S / 2, 30)) == []
+    assert (e.stats["out_of_order"], e.stats["clock_steps"]) == (1, 0)
+    assert kinds(e.process(temp(T + 1, 30))) == [("fired", T + 1)]  # the series is intact
+
+
+def test_state_saved_two_years_ahead_does_not_blind_the_rules_after_the_correction() -> None:
+    ahead = engine(HOT)
+    ahead.process(temp(T + 2 * YEAR, 20))  # the gateway clock ran two years ahead
+    saved = ahead.export_state()
+    e = engine(HOT)
+    e.restore_state(saved)
+    assert kinds(e.process(temp(T, 30))) == [("fired", T)]
+    assert e.stats["clock_steps"] == 1
+
+
+def test_the_history_starts_over_so_a_rate_is_not_judged_across_the_step() -> None:
+    e: Engine = engine(RISING)
+    e.process(temp(T, 20) + temp(T + 60, 20.5))
+    # an hour back, rising 2 C/min: a rate over the step would be nonsense (negative span)
+    assert e.process(temp(T - 3600, 21)) == []
+    assert kinds(e.process(temp(T - 3540, 23))) == [("fired", T - 3540)]
