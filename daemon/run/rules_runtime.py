@@ -35,6 +35,7 @@ from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, 
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.language.silence import Mute, parse_silences
+from gatewatch.sensors.store.errors import describe
 from gatewatch.sensors.store.journal import (
     JournalCursor,
     ensure_cursor_schema,
@@ -72,7 +73,8 @@ class RulesRuntime:
         self.engine: Engine | None = None
         self.reloader: RuleReloader | None = None
         self.silences = SilenceStore(state_db)
-        self.counters = {"events": 0, "saves": 0, "silence_errors": 0}
+        self.counters = {"events": 0, "saves": 0, "silence_errors": 0, "outbox_failures": 0}
+        self.unsent: list[AlertEvent] = []  # events whose outbox commit failed, retried
         self._last_save = self._last_refresh = -1e18
         self._yaml_mutes: tuple[Mute, ...] = ()
 
@@ -106,7 +108,11 @@ class RulesRuntime:
         return self.reloader.reload()
 
     def stop(self) -> None:
-        if self.engine is not None:
+        if self.engine is None:
+            return
+        if self.unsent:  # never the state without its events: a last try, else the journal
+            self._submit([])
+        else:
             self.save()
 
     def save(self) -> None:
@@ -128,13 +134,37 @@ class RulesRuntime:
 
     def _after(self, events: list[AlertEvent]) -> list[AlertEvent]:
         self.counters["events"] += len(events)
-        if events and self.outbox is not None:
-            self.outbox.submit(events, self)
-            self.counters["saves"] += 1
-            self._last_save = self.clock()
+        if self.outbox is not None and (events or self.unsent):
+            self._submit(events)
         elif events or self.clock() - self._last_save >= self.settings.save_every:
             self.save()
         return events
+
+    def _submit(self, events: list[AlertEvent]) -> None:
+        """The events' outbox rows with the state that caused them, in one transaction. If
+        it fails (a full disk), the events wait here and go with the next try, and the
+        state is not saved without them: a kill meanwhile restarts from the last state
+        committed with its events and evaluates the journal after it again."""
+        assert self.outbox is not None
+        queued = [*self.unsent, *events]
+        try:
+            self.outbox.submit(queued, self)
+        except Exception as exc:
+            self.unsent = queued
+            self.counters["outbox_failures"] += 1
+            error = describe(exc)
+            log.error(
+                "outbox_commit_failed",
+                events=len(queued),
+                reason=error.reason,
+                error=error.message,
+                remedy=error.remedy,
+                note="the events are kept and retried with the next evaluation",
+            )
+            return
+        self.unsent = []
+        self.counters["saves"] += 1
+        self._last_save = self.clock()
 
     def _refresh(self, now: float, *, force: bool = False) -> None:
         if not force and now - self._last_refresh < self.settings.refresh_every:

@@ -10,6 +10,8 @@ full", never the follow-up "cannot rollback - no transaction is active".
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 # SQLite's primary result code (before the first "_" of the extended name) -> reason, remedy
@@ -52,3 +54,25 @@ def describe(exc: BaseException) -> StoreError:
     primary = "_".join(code.split("_")[:2])
     reason, remedy = _REASONS.get(primary, ("other", "see the SQLite error"))
     return StoreError(reason, code, str(exc), remedy)
+
+
+def roll_back(conn: sqlite3.Connection) -> None:
+    """After a failed statement or COMMIT: ROLLBACK unless SQLite already did (it does on
+    SQLITE_FULL and some I/O errors); a failing ROLLBACK is swallowed, so the error the
+    caller raises is the original one, not "cannot rollback - no transaction is active"."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection; rolled back on any error,
+    a failed COMMIT included."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        roll_back(conn)
+        raise

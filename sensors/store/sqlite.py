@@ -21,6 +21,7 @@ from pathlib import Path
 from gatewatch.core.reading import Reading, SeriesKey
 from gatewatch.sensors.store import journal as eval_journal
 from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.store.errors import roll_back
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -150,9 +151,7 @@ class SqliteStore:
         rolled-back transaction must not label the next readings (they would be stored
         under an id that no series row has, and the next new series would inherit them)."""
         self._ids = {}  # first: even if what follows fails, no stale id is used again
-        if self._conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):  # the caller raises the original error
-                self._conn.execute("ROLLBACK")
+        roll_back(self._conn)
         with contextlib.suppress(sqlite3.Error):  # else ids are looked up one by one
             self._load_ids()
 
