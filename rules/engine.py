@@ -47,6 +47,7 @@ from gatewatch.rules.machine import (
     advance,
     next_due,
     quiet_step,
+    shift,
     step,
 )
 from gatewatch.rules.persist import decode, encode
@@ -165,6 +166,7 @@ class Engine:
         self._mutes: tuple[Mute, ...] = ()
         # the latest step back: (series, its latest time before, the reading's time)
         self.last_step: tuple[str, float, float] | None = None
+        self._latest_now = -math.inf  # the latest ``now`` of process and tick
         self._install(rules)
 
     def set_silences(self, mutes: Iterable[Mute]) -> None:
@@ -251,6 +253,8 @@ class Engine:
     ) -> list[AlertEvent]:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
+        if now is not None:
+            self._watch_now(now)
         series, derived, n = self._series, DerivedSignal, 0
         for r in readings:
             n += 1
@@ -329,6 +333,39 @@ class Engine:
         s.last_ts = -math.inf
         if self._sites.times.get(s.site, -math.inf) > t:
             self._sites.update({s.site: t})
+
+    def _watch_now(self, now: float) -> None:
+        """``now`` (the gateway's clock) went back ``CLOCK_STEP_S`` or more: every time the
+        engine holds moves back with it (alert timers, series, site clocks, composite
+        members), so ``for``, ``clear_for``, reminders and stale checks keep their length
+        instead of waiting for the old time to come round. Forward jumps are not steps:
+        a replay skips ticks, and a suspended gateway's time did pass."""
+        latest = self._latest_now
+        if now >= latest:
+            self._latest_now = now
+        elif latest - now >= CLOCK_STEP_S:
+            self._shift(now - latest)
+            self._latest_now = now
+            self.stats["clock_steps"] += 1
+            self.last_step = ("gateway clock", latest, now)
+
+    def _shift(self, delta: float) -> None:
+        bindings: dict[int, Binding] = {}
+        for s in self._series.values():
+            s.shift(delta)
+            bindings.update((id(b), b) for b in s.bindings)
+        for group in (self._groups, self._timed, self._held):
+            bindings.update((id(b), b) for b in group.values())
+        for b in bindings.values():
+            shift(b.state, delta)
+        self._sites.update({site: t + delta for site, t in self._sites.times.items()})
+        for key, log in self._logs.items():
+            self._logs[key] = [(t + delta, incident) for t, incident in log]
+        for key, members in self._members.items():
+            self._members[key] = {ref: (on, at + delta) for ref, (on, at) in members.items()}
+        if self._origin is not None:
+            self._origin += delta
+        self._timed_next = self._stale_next = -math.inf
 
     def _counted(self, n: int) -> None:
         """After a batch of ``n`` readings: the count, and the origin once a site spoke."""
@@ -524,6 +561,7 @@ class Engine:
         """Advance timers to ``now``: pending ``for``, clearing, reminders, stale, windows."""
         if self._origin is None:
             self._origin = now
+        self._watch_now(now)
         self.stats["ticks"] += 1
         out: list[AlertEvent] = []
         self._tick_stale(now, out)

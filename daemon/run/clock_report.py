@@ -1,8 +1,9 @@
 """What the rule engine did with readings whose time went backwards, told to people.
 
 The engine counts readings dropped as out of order (older than their series'
-latest by less than ``CLOCK_STEP_S``) and clock steps (further back: the series
-starts over from the new time). This keeps the totals for /metrics and logs
+latest by less than ``CLOCK_STEP_S``) and clock steps: a reading further back
+(its series starts over from the new time) or the gateway clock going back as
+far (every timer moves back with it). This keeps the totals for /metrics and logs
 each kind the first time it happens, then at most once per ``every`` seconds
 with the count since the last line, so a device with a wrong clock neither
 floods the journal nor goes unnoticed.
@@ -60,6 +61,7 @@ class ClockReport:
             latest_before=before,
             reading_ts=after,
             step_back_s=round(before - after, 3),
-            note="a series' time went back (NTP step, gateway or device clock corrected):"
-            " its rule history starts over from the new time; the alerts are kept",
+            note="time went back (NTP step, gateway or device clock corrected): a series"
+            " starts its rule history over from the new time; for the gateway clock every"
+            " timer (for, clear_for, stale, reminders) moves back with it; alerts are kept",
         )

@@ -149,7 +149,8 @@ class StageCollector(Collector):
         )
         yield CounterMetricFamily(
             "gatewatch_clock_steps",
-            "series whose time went back 5 min or more; their rule history started over",
+            "steps back of 5 min or more: of a series (its rule history started over)"
+            " or of the gateway clock (the rules' timers moved back with it)",
             value=clock["clock_steps"],
         )
 

@@ -60,3 +60,43 @@ def test_the_history_starts_over_so_a_rate_is_not_judged_across_the_step() -> No
     # an hour back, rising 2 C/min: a rate over the step would be nonsense (negative span)
     assert e.process(temp(T - 3600, 21)) == []
     assert kinds(e.process(temp(T - 3540, 23))) == [("fired", T - 3540)]
+
+
+HOT_FOR = HOT.replace("priority: P3", "for: 2m\n    priority: P3")
+SILENT = """
+rules:
+  - id: quiet
+    select: {asset: server-room-1, metric: temperature}
+    when: {no_data_for: 5m}
+    priority: P3
+"""
+
+
+def test_a_gateway_clock_step_back_keeps_a_pending_for_its_length() -> None:
+    e = engine(HOT_FOR)
+    e.process(temp(T, 30), now=T)  # pending since T (receive time: the gateway's clock)
+    e.tick(T + 60)
+    back = T + 60 - 3600  # NTP steps the gateway clock back an hour
+    assert e.tick(back) == []  # the first tick after the step sees it
+    assert e.tick(back + 59) == []
+    assert kinds(e.tick(back + 60)) == [("fired", back + 60)]  # 2 min after it began
+    assert e.stats["clock_steps"] == 1 and e.last_step == ("gateway clock", T + 60, back)
+
+
+def test_a_gateway_clock_step_back_keeps_stale_checks_on_time() -> None:
+    e = engine(SILENT)
+    e.tick(T)
+    e.process(temp(T, 20), now=T)
+    back = T - 3600
+    assert e.tick(back) == []
+    e.process([r("server-room-1", "humidity", back + 200, 40)], now=back + 200)  # site alive
+    assert e.tick(back + 299) == []
+    assert kinds(e.tick(back + 300)) == [("fired", back + 300)]  # 5 min of silence
+
+
+def test_a_small_gateway_clock_wobble_moves_nothing() -> None:
+    e = engine(HOT_FOR)
+    e.process(temp(T, 30), now=T)
+    assert e.tick(T - 1) == []
+    assert kinds(e.tick(T + 120)) == [("fired", T + 120)]
+    assert e.stats["clock_steps"] == 0
