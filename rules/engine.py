@@ -736,6 +736,9 @@ class Engine:
         instances were restored."""
         self._origin = state.origin
         self._sites.update(state.sites)
+        # a saved reading time is one the clock reached (readings are clamped to now): a
+        # first now far behind it means the clock stepped back while the daemon was down
+        self._latest_now = max(self._latest_now, max(state.sites.values(), default=-math.inf))
         bindings: dict[str, Binding] = {}
         for saved in state.series:
             s = self._series_for(saved.site, saved.asset, saved.metric)

@@ -100,3 +100,13 @@ def test_a_small_gateway_clock_wobble_moves_nothing() -> None:
     assert e.tick(T - 1) == []
     assert kinds(e.tick(T + 120)) == [("fired", T + 120)]
     assert e.stats["clock_steps"] == 0
+
+
+def test_timers_saved_while_the_gateway_clock_ran_ahead_move_back_at_the_first_tick() -> None:
+    ahead = engine(HOT_FOR)
+    ahead.process(temp(T + 2 * YEAR, 30), now=T + 2 * YEAR)  # pending, two years ahead
+    e = engine(HOT_FOR)
+    e.restore_state(ahead.export_state())  # restarted after the clock was corrected
+    assert e.tick(T) == []
+    assert kinds(e.tick(T + 120)) == [("fired", T + 120)]  # not two years from now
+    assert e.stats["clock_steps"] == 1
