@@ -349,6 +349,16 @@ class Engine:
             self.stats["clock_steps"] += 1
             self.last_step = ("gateway clock", latest, now)
 
+    def clock_stepped(self, delta: float) -> None:
+        """The clock of ``now`` stepped by ``delta`` seconds, either way: the caller knows
+        (the daemon compares the wall clock with one NTP never steps). Everything the
+        engine timed moves with it, as for a step back seen in ``now`` (not counted twice)."""
+        before = self._latest_now
+        self._shift(delta)
+        self._latest_now = before + delta
+        self.stats["clock_steps"] += 1
+        self.last_step = ("gateway clock", before, before + delta)
+
     def _shift(self, delta: float) -> None:
         bindings: dict[int, Binding] = {}
         for s in self._series.values():

@@ -60,8 +60,8 @@ class ClockReport:
             series=series,
             latest_before=before,
             reading_ts=after,
-            step_back_s=round(before - after, 3),
-            note="time went back (NTP step, gateway or device clock corrected): a series"
+            step_s=round(after - before, 3),  # negative: back
+            note="a clock stepped (NTP, a clock corrected): a series whose time went back"
             " starts its rule history over from the new time; for the gateway clock every"
-            " timer (for, clear_for, stale, reminders) moves back with it; alerts are kept",
+            " timer (for, clear_for, stale, reminders) moves with it; alerts are kept",
         )

@@ -30,6 +30,7 @@ from gatewatch.core.reading import Reading
 from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.rulefiles import load_rule_files
+from gatewatch.daemon.run.clock_watch import ClockWatch
 from gatewatch.daemon.run.rules_reload import ReloadResult, RuleReloader
 from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, save_engine_state
 from gatewatch.daemon.state.silences import SilenceStore
@@ -67,9 +68,11 @@ class RulesRuntime:
         outbox: EventOutbox | None = None,
         cursor: JournalCursor | None = None,
         clock: Callable[[], float] = time.time,
+        clock_watch: ClockWatch | None = None,  # steps of ``clock`` (the real one only)
     ) -> None:
         self.settings, self.assets, self.state_db, self.site = settings, assets, state_db, site
         self.outbox, self.cursor, self.clock = outbox, cursor, clock
+        self.clock_watch = clock_watch
         self.engine: Engine | None = None
         self.reloader: RuleReloader | None = None
         self.silences = SilenceStore(state_db)
@@ -91,14 +94,18 @@ class RulesRuntime:
         self.engine = engine
         self.reloader = RuleReloader(engine, self.settings.paths, self.assets)
         self._refresh(self.clock(), force=True)
+        if self.clock_watch is not None:
+            self.clock_watch.step()  # the baseline
         log.info("rules_started", rules=len(rules.rules), restored_alerts=restored)
         return engine
 
     def on_readings(self, readings: Sequence[Reading | DerivedSignal]) -> list[AlertEvent]:
+        self._watch_clock()
         events = self._engine().process(readings, now=self.clock())
         return self._after(events)
 
     def on_tick(self) -> list[AlertEvent]:
+        self._watch_clock()
         now = self.clock()
         self._refresh(now)
         return self._after(self._engine().tick(now))
@@ -127,6 +134,12 @@ class RulesRuntime:
         save_engine_state(conn, self._engine(), self.clock())
         if self.cursor is not None:
             save_cursor(conn, self.cursor.at)
+
+    def _watch_clock(self) -> None:
+        """A step of the gateway clock, either way, moves the engine's timers with it."""
+        jump = self.clock_watch.step() if self.clock_watch is not None else 0.0
+        if jump:
+            self._engine().clock_stepped(jump)
 
     def _engine(self) -> Engine:
         assert self.engine is not None, "start() first"

@@ -26,6 +26,7 @@ from gatewatch.core.signals import DerivedSignal
 from gatewatch.core.yamlsource import ConfigError
 from gatewatch.daemon.config.load import Config
 from gatewatch.daemon.run.clock_report import ClockReport
+from gatewatch.daemon.run.clock_watch import ClockWatch
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
 from gatewatch.daemon.run.stage import Ticker, guarded
 from gatewatch.sensors.store.journal import JournalCursor, Position, unevaluated
@@ -184,4 +185,5 @@ def _runtime(
         outbox=outbox,
         cursor=cursor,
         clock=clock,
+        clock_watch=ClockWatch() if clock is time.time else None,  # not a simulated clock
     )

@@ -149,8 +149,8 @@ class StageCollector(Collector):
         )
         yield CounterMetricFamily(
             "gatewatch_clock_steps",
-            "steps back of 5 min or more: of a series (its rule history started over)"
-            " or of the gateway clock (the rules' timers moved back with it)",
+            "clock steps of 5 min or more: a series' time going back (its rule history"
+            " started over) or the gateway clock either way (the rules' timers moved)",
             value=clock["clock_steps"],
         )
 

@@ -110,3 +110,20 @@ def test_timers_saved_while_the_gateway_clock_ran_ahead_move_back_at_the_first_t
     assert e.tick(T) == []
     assert kinds(e.tick(T + 120)) == [("fired", T + 120)]  # not two years from now
     assert e.stats["clock_steps"] == 1
+
+
+def test_a_forward_step_told_by_the_daemon_neither_fires_early_nor_reports_stale() -> None:
+    boot = 86_400.0  # a box without RTC: 1970 until NTP answers
+    e = engine(HOT_FOR + SILENT.replace("rules:\n", ""))
+    e.tick(boot)
+    e.process(temp(boot, 30), now=boot)  # pending since boot
+    e.tick(boot + 60)
+    jump = T - boot
+    e.clock_stepped(jump)  # NTP: fifty-odd years forward
+    assert e.tick(T + 60) == []  # not fired at once, and the room is not "silent since 1970"
+    e.process([r("server-room-1", "humidity", T + 61, 40)], now=T + 61)
+    assert e.tick(T + 119) == []
+    assert kinds(e.tick(T + 120)) == [("fired", T + 120)]  # 2 min after it began
+    assert e.stats["clock_steps"] == 1 and e.last_step == ("gateway clock", boot + 60, T + 60)
+    e.process(temp(T + 121, 30), now=T + 121)  # in order after the shift: no second step
+    assert (e.stats["out_of_order"], e.stats["clock_steps"]) == (0, 1)

@@ -20,5 +20,5 @@ def test_logs_the_first_drop_then_once_per_interval_with_the_count_since() -> No
         ("readings_out_of_order", 5),  # the 5 since the first line
         ("clock_step", None),
     ]
-    assert logs[2]["step_back_s"] == 60.0 and logs[2]["series"] == "hq/a/t"
+    assert logs[2]["step_s"] == -60.0 and logs[2]["series"] == "hq/a/t"
     assert report.totals == {"out_of_order": 6, "clock_steps": 1}

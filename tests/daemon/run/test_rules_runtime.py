@@ -10,6 +10,7 @@ from pathlib import Path
 from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.daemon.config.assets import load_assets
+from gatewatch.daemon.run.clock_watch import ClockWatch
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
 from gatewatch.daemon.state.rule_state import load_engine_state
 from gatewatch.rules.language.silence import Match
@@ -133,3 +134,21 @@ def test_a_failed_outbox_commit_keeps_the_events_and_the_state_waits(tmp_path: P
     assert outbox.committed == [[fired[0].incident_key]]
     assert rt.unsent == [] and saved(tmp_path / "state.db")
     assert rt.counters["outbox_failures"] == 2
+
+
+def test_a_wall_clock_step_reaches_the_engine_once(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "pumps.yaml").write_text(RULES)
+    clock, steady = Clock(1_000_000.0), Clock(50.0)
+    settings = RulesSettings(paths=[tmp_path / "rules"])
+    assets = load_assets(CONFIG / "assets.yaml")
+    watch = ClockWatch(clock, steady)
+    rt = RulesRuntime(settings, assets, tmp_path / "state.db", clock=clock, clock_watch=watch)
+    engine = rt.start()
+    rt.on_readings([Reading("hq", "pump-1", "bearing_temp", clock.t, 90.0)])  # pending
+    clock.t, steady.t = clock.t + 5 - 3600, steady.t + 5  # NTP: an hour back
+    rt.on_tick()
+    rt.on_readings([Reading("hq", "pump-1", "bearing_temp", clock.t, 91.0)])
+    assert (engine.stats["clock_steps"], engine.stats["out_of_order"]) == (1, 0)
+    clock.t, steady.t = clock.t + 55, steady.t + 55
+    assert [str(e.kind) for e in rt.on_tick()] == ["fired"]  # for: 1m, counted from before
