@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 from gatewatch.daemon.ops.health import BrokerLink, HealthReport
 from gatewatch.sensors.ingest import Ingest
+from gatewatch.sensors.store.errors import REASONS
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -99,8 +100,8 @@ class PipelineCollector(Collector):
             " locked, corrupt, cannot_open, other",
             labels=["reason"],
         )
-        for reason, count in sorted(writer.failure_reasons.items()):
-            failures.add_metric([reason], count)
+        for reason in REASONS:  # every reason from the start, at zero
+            failures.add_metric([reason], writer.failure_reasons.get(reason, 0))
         yield failures
 
     def _broker(self) -> Iterator[Metric]:

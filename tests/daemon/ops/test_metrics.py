@@ -41,6 +41,7 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m['gatewatch_dead_letters_total{reason="bad_json"}'] == 2
     assert m['gatewatch_store_write_failures_total{reason="disk_full"}'] == 3
     assert m['gatewatch_store_write_failures_total{reason="locked"}'] == 1
+    assert m['gatewatch_store_write_failures_total{reason="io_error"}'] == 0  # there from start
     assert m['gatewatch_health_check_ok{check="broker"}'] == 0
     assert m['gatewatch_health_check_ok{check="store"}'] == 1
     assert m["gatewatch_healthy"] == 0
