@@ -139,7 +139,7 @@ def build(
         cfg,
         ingest,
         registry=registry,
-        checks=[stage_metrics.outbox_check(cfg, clock)],
+        checks=[stage_metrics.outbox_check(cfg, clock), stage_metrics.events_check(rules)],
         pages={"/": _status_page(cfg, rules, clock)},
         reloads=reloader.stats,
         forward=_lag(store.forwarder),

@@ -36,7 +36,7 @@ from gatewatch.daemon.state.rule_state import ensure_schema, load_engine_state, 
 from gatewatch.daemon.state.silences import SilenceStore
 from gatewatch.rules.engine import Engine
 from gatewatch.rules.language.silence import Mute, parse_silences
-from gatewatch.sensors.store.errors import describe
+from gatewatch.sensors.store.errors import StoreError, describe
 from gatewatch.sensors.store.journal import (
     JournalCursor,
     ensure_cursor_schema,
@@ -78,6 +78,7 @@ class RulesRuntime:
         self.silences = SilenceStore(state_db)
         self.counters = {"events": 0, "saves": 0, "silence_errors": 0, "outbox_failures": 0}
         self.unsent: list[AlertEvent] = []  # events whose outbox commit failed, retried
+        self.outbox_error: StoreError | None = None  # why, while they wait
         self._last_save = self._last_refresh = -1e18
         self._yaml_mutes: tuple[Mute, ...] = ()
 
@@ -165,7 +166,7 @@ class RulesRuntime:
         except Exception as exc:
             self.unsent = queued
             self.counters["outbox_failures"] += 1
-            error = describe(exc)
+            error = self.outbox_error = describe(exc)
             log.error(
                 "outbox_commit_failed",
                 events=len(queued),
@@ -175,7 +176,7 @@ class RulesRuntime:
                 note="the events are kept and retried with the next evaluation",
             )
             return
-        self.unsent = []
+        self.unsent, self.outbox_error = [], None
         self.counters["saves"] += 1
         self._last_save = self.clock()
 

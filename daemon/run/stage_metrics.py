@@ -262,6 +262,22 @@ def register(
     registry.register(instruments.acks)
 
 
+def events_check(rules: RulesStage) -> tuple[str, HealthCheck]:
+    """Fails while alert events wait in memory for an outbox commit that failed (state.db
+    on a full disk): the broker and the store may be fine, the tickets are not."""
+
+    def check() -> CheckResult:
+        runtime = rules.runtime
+        waiting = len(runtime.unsent) if runtime is not None else 0
+        if not waiting:
+            return CheckResult("events", True, "every alert event is in the outbox")
+        error = runtime.outbox_error if runtime is not None else None
+        detail = f"{waiting} alert events wait for a failed outbox commit: {error}"
+        return CheckResult("events", False, detail)
+
+    return ("events", check)
+
+
 def outbox_check(cfg: Config, clock: Callable[[], float] = time.time) -> tuple[str, HealthCheck]:
     return ("outbox", OutboxHealth(cfg.state_db, cfg.tickets.stuck_after, clock).check)
 

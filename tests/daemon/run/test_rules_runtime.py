@@ -6,12 +6,14 @@ import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 
 from gatewatch.core.events import AlertEvent
 from gatewatch.core.reading import Reading
 from gatewatch.daemon.config.assets import load_assets
 from gatewatch.daemon.run.clock_watch import ClockWatch
 from gatewatch.daemon.run.rules_runtime import RulesRuntime, RulesSettings
+from gatewatch.daemon.run.stage_metrics import events_check
 from gatewatch.daemon.state.rule_state import load_engine_state
 from gatewatch.rules.language.silence import Match
 from gatewatch.ticketing_client.service import StateWriter
@@ -130,7 +132,10 @@ def test_a_failed_outbox_commit_keeps_the_events_and_the_state_waits(tmp_path: P
     assert outbox.committed == [] and not saved(tmp_path / "state.db")
     failed = [e for e in logs if e["event"] == "outbox_commit_failed"]
     assert len(failed) == 2 and failed[0]["error"] == "database or disk is full"
+    _, check = events_check(SimpleNamespace(runtime=rt))  # type: ignore[arg-type]
+    assert not check().ok and "database or disk is full" in check().detail
     rt.on_tick()  # space is back
+    assert check().ok
     assert outbox.committed == [[fired[0].incident_key]]
     assert rt.unsent == [] and saved(tmp_path / "state.db")
     assert rt.counters["outbox_failures"] == 2
