@@ -80,7 +80,18 @@ class RulesStage:
         cursor = self.cursor
         if cursor is None:
             return
-        pending = await asyncio.to_thread(_unevaluated, self.cfg)
+        try:
+            pending = await asyncio.to_thread(_unevaluated, self.cfg)
+        except Exception as exc:  # a damaged journal must not keep the daemon down
+            log.error(
+                "rules_catch_up_failed",
+                error=repr(exc),
+                store=str(self.cfg.store.path),
+                note="readings stored before this start were not evaluated again: an"
+                " incident among them may have no ticket; check the store (sqlite3 ... "
+                "'PRAGMA integrity_check')",
+            )
+            return
         for position, readings in pending:
             cursor.at = position
             self.on_readings(readings)

@@ -54,15 +54,17 @@ def encode(series_ids: Sequence[int], readings: Sequence[Reading]) -> bytes:
 
 
 def decode(blob: bytes, names: SeriesNames) -> list[Reading]:
+    """The readings of one row; those of a series id ``names`` lacks are left out."""
     n = len(blob) // 24
     ids, ts, values = array("q"), array("d"), array("d")
     ids.frombytes(blob[: 8 * n])
     ts.frombytes(blob[8 * n : 16 * n])
-    values.frombytes(blob[16 * n :])
+    values.frombytes(blob[16 * n : 24 * n])
     out = []
     for sid, t, v in zip(ids, ts, values, strict=True):
-        site, asset, metric, unit = names[sid]
-        out.append(Reading(site, asset, metric, t, v, unit))
+        name = names.get(sid)
+        if name is not None:
+            out.append(Reading(name[0], name[1], name[2], t, v, name[3]))
     return out
 
 

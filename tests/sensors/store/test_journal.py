@@ -87,3 +87,10 @@ def test_a_group_commit_gives_each_batch_its_end_position(tmp_path: Path) -> Non
     seq = group[0].position[0] if group[0].position else 0
     assert [b.position for b in group] == [(seq, 2), (seq, 3), (seq, 3)]
     store.close()
+
+
+def test_a_damaged_row_gives_what_it_can() -> None:
+    blob = journal.encode([1, 2], [r("a", 0), r("b", 1)])
+    names: journal.SeriesNames = {1: ("hq", "a", "temp", "C")}  # series 2 unknown
+    assert journal.decode(blob, names) == [r("a", 0)]
+    assert journal.decode(blob + b"\0" * 5, names) == [r("a", 0)]  # a torn tail
