@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,11 @@ class SeriesKey:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One decoded measurement. ``ts`` is epoch seconds (UTC)."""
+    """One decoded measurement. ``ts`` is epoch seconds (UTC).
+
+    ``received``: the payload carried no time, ``ts`` is when gatewatch received it.
+    ``backlog``: a ``received`` reading delivered in the backlog of a resumed session, so
+    its ``ts`` is delivery time, not measurement time. Neither takes part in equality."""
 
     site: str
     asset: str
@@ -25,6 +29,8 @@ class Reading:
     ts: float
     value: float
     unit: str | None = None
+    received: bool = field(default=False, compare=False)
+    backlog: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> SeriesKey:

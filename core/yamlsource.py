@@ -192,10 +192,15 @@ class Section:
             return default if default is not _MISSING else None
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, *, min: int | None = None) -> Any:
+    def integer(
+        self, key: str, default: Any = _MISSING, *, min: int | None = None, max: int | None = None
+    ) -> Any:
         value = self._get(key, default, (int,), "a whole number")
         if min is not None and isinstance(value, int) and value < min:
             self.error(key, f"{self._name(key)} must be >= {min}, got {value}")
+            return default if default is not _MISSING else None
+        if max is not None and isinstance(value, int) and value > max:
+            self.error(key, f"{self._name(key)} must be <= {max}, got {value}")
             return default if default is not _MISSING else None
         return value
 

@@ -101,7 +101,7 @@ def _rate_judge(band: Band, window: float) -> Judge:
 
     def judge_rate(s: Series) -> int:
         ts = s.ts
-        if len(ts) < 2:
+        if s.backlog or len(ts) < 2:  # a backlog reading's time is its delivery time
             return MAYBE  # no rate yet (NaN): neither alarm nor clear
         last = ts[-1]
         i = bisect_right(ts, last - window) - 1
@@ -255,7 +255,7 @@ class Engine:
         out: list[AlertEvent] = []
         if now is not None:
             self._watch_now(now)
-        series, derived, n = self._series, DerivedSignal, 0
+        series, n = self._series, 0
         for r in readings:
             n += 1
             s = series.get((r.site, r.asset, r.metric))
@@ -264,7 +264,10 @@ class Engine:
             t = r.ts
             if now is not None and t > now:
                 t = now
-            self._observe(s, t, r.value, r.evidence if type(r) is derived else None, out)
+            if isinstance(r, Reading):
+                self._observe(s, t, r.value, None, out, backlog=r.backlog)
+            else:
+                self._observe(s, t, r.value, r.evidence, out)
         self._counted(n)
         return out
 
@@ -294,9 +297,14 @@ class Engine:
         value: float,
         evidence: Mapping[str, str | float] | None,
         out: list[AlertEvent],
+        *,
+        backlog: bool = False,
     ) -> None:
         """The evaluation of one reading of ``s`` at ``t``, the hot loop of ``process``
-        and ``process_keyed``: the site's clock, the history, every rule bound to ``s``."""
+        and ``process_keyed``: the site's clock, the history, every rule bound to ``s``.
+        A ``backlog`` reading (Reading.backlog: delivered late, timed at delivery) is the
+        series' value for threshold and state rules, stays out of the history, and rate
+        rules hold their state on it (MAYBE): a backlog is no rate-of-change spike."""
         if t < s.last_ts:
             if s.last_ts - t < CLOCK_STEP_S:
                 self.stats["out_of_order"] += 1
@@ -305,11 +313,13 @@ class Engine:
         if self._sites.advance(s.site, t) and self._site_alerts and s.site in self._site_alerts:
             self._site_back(s.site, t, out)
         s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
-        ts = s.ts
-        ts.append(t)
-        s.vals.append(value)
-        if len(ts) > TRIM_AT:
-            s.trim(t)
+        s.backlog = backlog
+        if not backlog:
+            ts = s.ts
+            ts.append(t)
+            s.vals.append(value)
+            if len(ts) > TRIM_AT:
+                s.trim(t)
         if evidence is not None:
             s.evidence = evidence
         for judge, b in s.checks:

@@ -22,6 +22,7 @@ class Series:
     __slots__ = (
         "asset",
         "asset_id",
+        "backlog",
         "bindings",
         "checks",
         "evidence",
@@ -46,6 +47,7 @@ class Series:
         self.bindings: list[Binding] = []
         self.checks: list[tuple[Callable[[Series], int], Binding]] = []  # the hot loop's view
         self.evidence: Mapping[str, str | float] = MappingProxyType({})
+        self.backlog = False  # the latest reading came in a session's backlog (engine.py)
 
     @property
     def unit(self) -> str | None:

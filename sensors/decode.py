@@ -47,6 +47,7 @@ REASONS = (
     "unknown_asset",
     "unknown_metric",
     "undecodable",
+    "conflict",  # from the store: that series and time already hold another value
 )
 
 
@@ -185,7 +186,8 @@ class PayloadDecoder:
                 out.rejections.append(Rejection("out_of_range", detail, metric))
                 return
             unit = unit if unit is not None else spec.unit
-        out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit))
+        # a shape gives ``now`` itself as the ts when the payload has none
+        out.readings.append(Reading(tf.site, tf.asset, metric, ts, value, unit, ts == now))
 
 
 def _one(reason: str, detail: str) -> Decoded:

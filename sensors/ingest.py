@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 import structlog
 from gatewatch.core.reading import Reading
+from gatewatch.sensors.arrival import ArrivalOrder
+from gatewatch.sensors.backlog import BacklogReport, BacklogWindow
 from gatewatch.sensors.decode import Decoded, PayloadDecoder, Rejection
-from gatewatch.sensors.mqtt.client import Connection
-from gatewatch.sensors.mqtt.codec import Publish
+from gatewatch.sensors.mqtt.codec import Oversized, Publish
+from gatewatch.sensors.mqtt.connection import Connection
 from gatewatch.sensors.ratelimit import RateLimiter
 from gatewatch.sensors.store.base import DeadLetter
 from gatewatch.sensors.store.journal import JournalCursor
@@ -36,7 +38,9 @@ class IngestStats:
     messages: int = 0
     readings_durable: int = 0
     messages_durable: int = 0
-    dead_letters: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)  # "conflict" from the store
+    duplicates: int = 0  # readings the store already held, same value (kept once)
+    backlog_readings: int = 0  # readings without a payload time in a resumed session's backlog
     pauses: int = 0
     pending: int = 0
 
@@ -64,6 +68,9 @@ class Ingest:
         self.listeners = tuple(listeners)
         self.cursor = cursor
         self._limiter = RateLimiter(log_interval)
+        self._arrival = ArrivalOrder()
+        self._window = BacklogWindow()
+        self._window_timer: asyncio.TimerHandle | None = None
         self._batch = Batch()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,6 +89,11 @@ class Ingest:
         self._conn = conn
         if self.stats.pending >= self.max_pending:
             conn.pause()
+        if conn.session_present:  # the broker replays what it queued for us first
+            self._window.open(self.clock())
+            self._check_backlog()
+        else:
+            self._backlog_closed(self._window.close(self.clock()))
 
     def on_publish(self, pub: Publish, conn: Connection) -> None:
         now = self.clock()
@@ -92,8 +104,18 @@ class Ingest:
             decoded = Decoded([], [Rejection("undecodable", f"decoder error: {exc!r}"[:200])])
         batch = self._batch
         batch.messages += 1
-        if decoded.readings:
-            batch.readings.extend(decoded.readings)
+        readings = decoded.readings
+        backlog = self._window.active
+        for r in readings:
+            if r.received:  # no payload time: receive time, in arrival order
+                readings = self._arrival.order(readings, backlog)
+                break
+        if backlog:
+            marked = sum(1 for r in readings if r.backlog)
+            self.stats.backlog_readings += marked
+            self._window.saw(now, marked)
+        if readings:
+            batch.readings.extend(readings)
         if decoded.rejections:
             self._reject(pub, decoded.rejections, now)
         if pub.qos:
@@ -105,6 +127,27 @@ class Ingest:
         elif self._timer is None:
             assert self._loop is not None
             self._timer = self._loop.call_later(self.batch_delay, self.flush)
+
+    def on_oversized(self, pkt: Oversized, conn: Connection) -> None:
+        """A message over mqtt.max_packet_bytes: dead-lettered with its first bytes and
+        acknowledged, so the broker does not redeliver it on every reconnect."""
+        now = self.clock()
+        limit = conn.decoder.max_packet
+        rejection = Rejection(
+            "too_large",
+            f"MQTT packet of {pkt.size} bytes exceeds mqtt.max_packet_bytes {limit}: "
+            "raise it, or make the device send smaller messages",
+        )
+        self._reject(
+            Publish(pkt.topic, pkt.head, pkt.qos, pkt.packet_id, False, False), [rejection], now
+        )
+        batch = self._batch
+        batch.messages += 1
+        if pkt.qos:
+            batch.acks.append(pkt.packet_id)
+        batch.connection = conn
+        self.stats.messages += 1
+        self.flush()
 
     def _reject(self, pub: Publish, rejections: list[Rejection], now: float) -> None:
         topic = pub.topic.decode("utf-8", "backslashreplace")
@@ -151,6 +194,8 @@ class Ingest:
             self.stats.pending -= batch.messages
             self.stats.messages_durable += batch.messages
             self.stats.readings_durable += len(batch.readings)
+            if batch.duplicates or batch.conflicts:
+                self._not_stored(batch)
             if self.cursor is not None and batch.position is not None:
                 self.cursor.at = batch.position
             for listener in self.listeners:
@@ -164,10 +209,55 @@ class Ingest:
         if conn is not None and conn.paused and self.stats.pending < self.max_pending // 2:
             conn.resume()
 
+    def _not_stored(self, batch: Batch) -> None:
+        self.stats.duplicates += batch.duplicates
+        if batch.conflicts:
+            self.stats.dead_letters["conflict"] += batch.conflicts
+        key = ("store", "conflict" if batch.conflicts else "duplicate")
+        suppressed = self._limiter.allow(key, batch.durable_at)
+        if suppressed is not None:
+            (log.warning if batch.conflicts else log.info)(
+                "readings_not_stored",
+                duplicates=batch.duplicates,
+                conflicts=batch.conflicts,
+                note="conflicts are dead letters (reason conflict), duplicates were stored before",
+                suppressed_since_last=suppressed,
+            )
+
+    def _check_backlog(self) -> None:
+        self._window_timer = None
+        idle = self.stats.pending == 0 and not self._batch.messages
+        report = self._window.close_if_quiet(self.clock(), idle)
+        if report is not None:
+            self._backlog_closed(report)
+        elif self._window.active:
+            assert self._loop is not None
+            self._window_timer = self._loop.call_later(self._window.quiet / 2, self._check_backlog)
+
+    def _backlog_closed(self, report: BacklogReport | None) -> None:
+        if self._window_timer is not None:
+            self._window_timer.cancel()
+            self._window_timer = None
+        if report is not None:
+            log.info(
+                "session_backlog_delivered",
+                messages=report.messages,
+                readings_marked_backlog=report.readings_marked,
+                seconds=report.seconds,
+                note="readings without a payload time in it are timed at delivery; "
+                "rate-of-change rules hold on them, threshold rules see them",
+            )
+
+    @property
+    def in_backlog(self) -> bool:
+        """True while the backlog of a resumed session is being delivered."""
+        return self._window.active
+
     async def drain(self) -> None:
         """Flush the open batch and wait until everything is durable and acknowledged."""
         self.flush()
         await self._idle.wait()
 
     def stop(self) -> None:
+        self._backlog_closed(self._window.close(self.clock()))
         self.writer.stop()

@@ -2,7 +2,8 @@
 
 Batches queue here from the event loop; the thread writes everything queued
 in one transaction (group commit), then calls ``on_durable`` for each batch
-so the ingest stage can acknowledge the QoS 1 messages behind it. A failing
+so the ingest stage can acknowledge the QoS 1 messages behind it; each batch then
+holds only its readings the store kept, and counts the duplicates and conflicts. A failing
 store is retried with backoff and nothing is acknowledged meanwhile, so the
 broker keeps the messages and ingest slows down instead of losing data.
 """
@@ -14,12 +15,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 from gatewatch.core.reading import Reading
-from gatewatch.sensors.store.base import DeadLetter, Store
+from gatewatch.sensors.store.base import (
+    CONFLICT,
+    DUPLICATE,
+    STORED,
+    DeadLetter,
+    Store,
+    WriteResult,
+)
 from gatewatch.sensors.store.errors import StoreError, describe
 
 log = structlog.get_logger("gatewatch.writer")
@@ -33,6 +41,9 @@ class Batch:
     connection: Any = None  # the MQTT connection the acks belong to
     messages: int = 0
     durable_at: float = 0.0
+    # once durable: ``readings`` holds only those stored; the others were these
+    duplicates: int = 0
+    conflicts: int = 0
     position: tuple[int, int] | None = None  # in the evaluation journal, once durable
 
     def __len__(self) -> int:
@@ -104,7 +115,7 @@ class StoreWriter:
         delay = self.retry_min
         while True:
             try:
-                seq = self.store.write(readings, dead)
+                result = self.store.write(readings, dead)
                 break
             except Exception as exc:
                 self._failed(describe(exc), len(readings), delay)
@@ -118,12 +129,14 @@ class StoreWriter:
                 delay = min(delay * 2, self.retry_max)
         self.commits += 1
         self.last_error = None
+        if result.fates is not None:
+            apportion(group, result)
         now = self.clock()
         offset = 0
         for b in group:
             b.durable_at = now
             offset += len(b.readings)
-            b.position = None if seq is None else (seq, offset)
+            b.position = None if result.journal_seq is None else (result.journal_seq, offset)
         self.on_durable(group)
 
     def _failed(self, error: StoreError, readings: int, delay: float) -> None:
@@ -140,3 +153,20 @@ class StoreWriter:
             retry_in=delay,
             note="nothing of this batch is acknowledged; retried",
         )
+
+
+def apportion(group: list[Batch], result: WriteResult) -> None:
+    """Give each batch its share of a group write's result: keep the readings stored (at
+    the time they were stored), count the duplicates and conflicts."""
+    assert result.fates is not None
+    fates, moved = result.fates, dict(result.moved)
+    start = 0
+    for b in group:
+        mine = fates[start : start + len(b.readings)]
+        kept = []
+        for i, (r, fate) in enumerate(zip(b.readings, mine, strict=True), start):
+            if fate == STORED:
+                kept.append(r if i not in moved else replace(r, ts=moved[i]))
+        start += len(b.readings)
+        b.readings = kept
+        b.duplicates, b.conflicts = mine.count(DUPLICATE), mine.count(CONFLICT)

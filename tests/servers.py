@@ -74,6 +74,7 @@ def publish_many(
     qos: int = 1,
     client_id: str = "test-publisher",
     timeout: float = 120.0,
+    username: str | None = None,
 ) -> int:
     """Publish and wait for every PUBACK; reconnect and resend on broker loss.
 
@@ -87,6 +88,8 @@ def publish_many(
             c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
             c.max_inflight_messages_set(500)
             c.max_queued_messages_set(0)
+            if username is not None:
+                c.username_pw_set(username)
             try:
                 c.connect("127.0.0.1", port)
             except OSError:

@@ -38,7 +38,7 @@ from gatewatch.daemon.ops.logs import setup_logging
 from gatewatch.daemon.run.ingest_stage import IngestStage, StoreStage, build_ingest
 from gatewatch.daemon.run.stage import Lifecycle
 from gatewatch.sensors.ingest import Ingest
-from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.mqtt.settings import MqttSettings
 from gatewatch.sensors.topics import TopicPattern
 
 POLL = 0.02

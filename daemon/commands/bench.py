@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.mqtt.settings import MqttSettings
 
 
 def register(subparsers: Any) -> None:

@@ -13,10 +13,19 @@ import sys
 from collections.abc import Sequence
 
 from gatewatch.core.yamlsource import ConfigError
-from gatewatch.daemon.commands import anomaly, bench, config, rules, run, silence, tickets
+from gatewatch.daemon.commands import (
+    anomaly,
+    bench,
+    config,
+    deadletters,
+    rules,
+    run,
+    silence,
+    tickets,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-COMMANDS = (run, bench, config, rules, silence, anomaly, tickets)
+COMMANDS = (run, bench, config, rules, silence, anomaly, tickets, deadletters)
 
 
 def _parser() -> argparse.ArgumentParser:

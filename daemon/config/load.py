@@ -20,8 +20,10 @@ from gatewatch.core.yamlsource import (
 )
 from gatewatch.daemon.config.anomaly import AnomalySettings, parse_anomaly
 from gatewatch.daemon.config.assets import load_assets
+from gatewatch.daemon.config.client_id import machine_client_id
 from gatewatch.daemon.config.files import read_text
-from gatewatch.sensors.mqtt.client import MqttSettings
+from gatewatch.sensors.mqtt.codec import MAX_PACKET
+from gatewatch.sensors.mqtt.settings import PROTOCOLS, MqttSettings
 from gatewatch.sensors.store.forwarders import Forward, parse_forward
 from gatewatch.sensors.topics import TopicPattern, TopicPatternError
 from gatewatch.ticketing_client.config import TicketingSettings, parse_ticketing
@@ -199,20 +201,37 @@ def _mqtt(
         qos = 1
     password = read_secret(mq, "password", base_dir, env)
     tls = _tls(mq.section("tls"), base_dir) if mq.has("tls") else None
+    client_id = mq.text("client_id", None)
+    if client_id is not None and not 1 <= len(client_id.encode()) <= 65_535:
+        mq.error("client_id", "mqtt.client_id must be 1 to 65535 bytes; or leave it out")
+        client_id = None
     settings = MqttSettings(
         host=mq.text("host", "127.0.0.1"),
-        port=mq.integer("port", 8883 if tls else 1883, min=1),
-        client_id=mq.text("client_id", "gatewatch"),
+        port=mq.integer("port", 8883 if tls else 1883, min=1, max=65_535),
+        client_id=client_id or machine_client_id(),
+        protocol=_protocol(mq),
         subscriptions=tuple((t.subscription, qos) for t in topics),
-        keepalive=mq.integer("keepalive", 30, min=5),
-        session_expiry=mq.integer("session_expiry", 7 * 86_400, min=0),
-        receive_maximum=mq.integer("receive_maximum", 4096, min=1),
+        # the protocol's field widths (MQTT 5.0 3.1.2.10, 3.1.2.11.2, 3.1.2.11.3, 3.1.2.11.4)
+        keepalive=mq.integer("keepalive", 30, min=5, max=65_535),
+        session_expiry=mq.integer("session_expiry", 7 * 86_400, min=0, max=2**32 - 1),
+        receive_maximum=mq.integer("receive_maximum", 4096, min=1, max=65_535),
+        max_packet_bytes=mq.integer("max_packet_bytes", 1_048_576, min=1024, max=MAX_PACKET),
         username=mq.text("username", None),
         password=password.encode() if password is not None else None,
         tls=tls,
     )
     mq.check_unknown()
     return settings
+
+
+def _protocol(mq: Section) -> str:
+    """``protocol``: 5, 3.1.1 or auto; YAML reads ``5`` as a number and ``3.1.1`` as text."""
+    value = mq.raw("protocol", "auto")
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if text not in PROTOCOLS:
+        mq.error("protocol", f"mqtt.protocol must be 5, 3.1.1 or auto, got {value!r}")
+        return "auto"
+    return text
 
 
 def _tls(t: Section, base_dir: Path) -> ssl.SSLContext | None:

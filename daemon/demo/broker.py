@@ -34,6 +34,17 @@ def find_mosquitto() -> str:
     return found
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``; nothing if it is not running."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class LocalMosquitto:
     """A mosquitto subprocess in ``workdir`` listening on 127.0.0.1:<port>."""
 
@@ -74,13 +85,7 @@ class LocalMosquitto:
         raise BrokerUnavailableError(f"mosquitto did not start; see {self.workdir}/mosquitto.log")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:

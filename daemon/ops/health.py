@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gatewatch.sensors.mqtt.linkstats import LinkStats
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -74,10 +76,13 @@ class BrokerLink:
         self.since = clock()
         self.error = "not connected yet"
         self.connects = 0
+        self.stats = LinkStats()  # the subscriber's, once it reports
         self.listeners: list[Callable[[bool], None]] = []
 
     def __call__(self, state: str, info: dict[str, Any]) -> None:
         up = state == "up"
+        if isinstance(info.get("stats"), LinkStats):
+            self.stats = info["stats"]
         if up:
             self.connects += 1
         self.error = "" if up else str(info.get("error", state))
@@ -87,6 +92,14 @@ class BrokerLink:
             listener(up)
 
     def check(self) -> CheckResult:
+        if self.connected and self.stats.flapping:
+            return CheckResult(
+                "broker",
+                False,
+                f"connected, but the session keeps being taken over or dropped "
+                f"({self.stats.takeovers} takeovers): another client likely uses our "
+                "client id; give every gateway its own mqtt.client_id",
+            )
         if self.connected:
             return CheckResult("broker", True, "connected")
         down_for = max(0.0, self.clock() - self.since)

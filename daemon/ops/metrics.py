@@ -85,6 +85,20 @@ class PipelineCollector(Collector):
             "messages_stored", "messages whose readings are durable", stats.messages_durable
         )
         yield _counter("readings_stored", "readings committed to the store", stats.readings_durable)
+        fates = CounterMetricFamily(
+            "gatewatch_readings",
+            "decoded readings by what the store made of them (a conflict is a dead letter)",
+            labels=["fate"],
+        )
+        fates.add_metric(["stored"], stats.readings_durable)
+        fates.add_metric(["duplicate"], stats.duplicates)
+        fates.add_metric(["conflict"], stats.dead_letters.get("conflict", 0))
+        yield fates
+        yield _counter(
+            "readings_backlog",
+            "readings without a payload time in a resumed session's backlog (timed at delivery)",
+            stats.backlog_readings,
+        )
         dead = CounterMetricFamily(
             "gatewatch_dead_letters", "refused payloads or metrics, by reason", labels=["reason"]
         )
@@ -108,6 +122,30 @@ class PipelineCollector(Collector):
         link = self.src.link
         yield _gauge("mqtt_connected", "1 while connected to the broker", int(link.connected))
         yield _counter("mqtt_connections", "successful broker connections", link.connects)
+        stats = link.stats
+        yield _counter(
+            "mqtt_session_takeovers",
+            "times the broker gave our session to another client (DISCONNECT 0x8E)",
+            stats.takeovers,
+        )
+        yield _gauge(
+            "mqtt_session_flapping",
+            "1 while connections keep ending right after CONNACK (duplicate client id?)",
+            int(stats.flapping),
+        )
+        violations = CounterMetricFamily(
+            "gatewatch_mqtt_protocol_violations",
+            "packets from the broker that break the MQTT specification, by kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(stats.violations.items()):
+            violations.add_metric([kind], count)
+        yield violations
+        yield _gauge(
+            "mqtt_keepalive_seconds",
+            "keepalive in use (the broker's if it set one)",
+            stats.keepalive,
+        )
 
     def _health(self) -> Iterator[Metric]:
         report = self.src.health()

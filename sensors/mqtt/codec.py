@@ -1,9 +1,13 @@
-"""MQTT 5 packet encoding and an incremental decoder for a subscriber.
+"""MQTT 5 and 3.1.1 packet encoding and an incremental decoder for a subscriber.
 
 Pure functions over bytes: no sockets, no clock. Only what a subscribe-only
-client needs (OASIS MQTT 5.0): CONNECT, SUBSCRIBE, PUBACK, PINGREQ,
-DISCONNECT out; CONNACK, SUBACK, PUBLISH, PINGRESP, DISCONNECT in. QoS 2 is
-never requested, so the broker never sends it (it downgrades to our maximum).
+client needs (OASIS MQTT 5.0, and MQTT 3.1.1 = protocol level 4): CONNECT,
+SUBSCRIBE, PUBACK, PUBREC, PUBCOMP, PINGREQ, DISCONNECT out; CONNACK, SUBACK,
+PUBLISH, PUBREL, PINGRESP, DISCONNECT in. QoS 2 is never requested, but a
+broker that sends it anyway gets the QoS 2 handshake (MQTT-4.3.3). A PUBLISH
+larger than the client's Maximum Packet Size is not buffered: its header is
+read (topic, packet id, the first payload bytes) and the rest skipped as it
+arrives, so it can be dead-lettered and acknowledged (``Oversized``).
 """
 
 from __future__ import annotations
@@ -12,39 +16,25 @@ import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
-CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
+from gatewatch.sensors.mqtt.errors import MalformedPacketError
+from gatewatch.sensors.mqtt.properties import (
+    MAXIMUM_PACKET_SIZE,
+    RECEIVE_MAXIMUM,
+    SESSION_EXPIRY,
+)
+from gatewatch.sensors.mqtt.varint import varint_at as _varint_at
+
+__all__ = ["MalformedPacketError"]  # re-exported: callers catch codec.MalformedPacketError
+
+CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
 SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
+MQTT_5, MQTT_311 = 5, 4  # protocol levels
+OVERSIZED_HEAD = 256  # payload bytes of an oversized PUBLISH kept for its dead letter
+_OVERSIZED_HEADER_MAX = 131_072  # topic + properties we wait for before skipping the rest
 
 PINGREQ_PACKET = b"\xc0\x00"
 DISCONNECT_PACKET = b"\xe0\x00"
 MAX_PACKET = 268_435_455  # the largest Remaining Length MQTT can express
-
-# property identifiers used here
-_SESSION_EXPIRY = 0x11
-_RECEIVE_MAXIMUM = 0x21
-_MAXIMUM_PACKET_SIZE = 0x27
-
-CONNACK_REASONS = {
-    0x00: "success",
-    0x80: "unspecified error",
-    0x81: "malformed packet",
-    0x82: "protocol error",
-    0x84: "unsupported protocol version",
-    0x85: "client identifier not valid",
-    0x86: "bad user name or password",
-    0x87: "not authorized",
-    0x88: "server unavailable",
-    0x89: "server busy",
-    0x8A: "banned",
-    0x8C: "bad authentication method",
-    0x95: "packet too large",
-    0x97: "quota exceeded",
-    0x9F: "connection rate exceeded",
-}
-
-
-class MalformedPacketError(Exception):
-    """The byte stream is not valid MQTT; the connection must be dropped."""
 
 
 def encode_varint(n: int) -> bytes:
@@ -81,18 +71,23 @@ def encode_connect(
     maximum_packet_size: int = 0,
     username: str | None = None,
     password: bytes | None = None,
+    version: int = MQTT_5,
 ) -> bytes:
+    """CONNECT. On 3.1.1 clean_start is Clean Session and there are no properties:
+    the session lasts until a clean connect (the broker's own expiry aside)."""
     flags = 0x02 if clean_start else 0
     if username is not None:
         flags |= 0x80
     if password is not None:
         flags |= 0x40
-    props = bytes([_SESSION_EXPIRY]) + struct.pack("!I", session_expiry)
-    props += bytes([_RECEIVE_MAXIMUM]) + struct.pack("!H", receive_maximum)
-    if maximum_packet_size:
-        props += bytes([_MAXIMUM_PACKET_SIZE]) + struct.pack("!I", maximum_packet_size)
-    body = _str("MQTT") + bytes([5, flags]) + struct.pack("!H", keepalive)
-    body += encode_varint(len(props)) + props + _str(client_id)
+    body = _str("MQTT") + bytes([version, flags]) + struct.pack("!H", keepalive)
+    if version == MQTT_5:
+        props = bytes([SESSION_EXPIRY]) + struct.pack("!I", session_expiry)
+        props += bytes([RECEIVE_MAXIMUM]) + struct.pack("!H", receive_maximum)
+        if maximum_packet_size:
+            props += bytes([MAXIMUM_PACKET_SIZE]) + struct.pack("!I", maximum_packet_size)
+        body += encode_varint(len(props)) + props
+    body += _str(client_id)
     if username is not None:
         body += _str(username)
     if password is not None:
@@ -100,12 +95,18 @@ def encode_connect(
     return _packet(CONNECT << 4, body)
 
 
-def encode_subscribe(packet_id: int, filters: list[tuple[str, int]]) -> bytes:
-    body = struct.pack("!H", packet_id) + b"\x00"
-    for topic_filter, qos in filters:
+def encode_subscribe(
+    packet_id: int, filters: list[tuple[str, int]], version: int = MQTT_5
+) -> bytes:
+    if version == MQTT_5:
+        body = struct.pack("!H", packet_id) + b"\x00"
         # retain handling 1: retained messages only when the subscription is new,
         # so a reconnect does not replay them as fresh readings
-        body += _str(topic_filter) + bytes([(qos & 0x03) | 0x10])
+        options = 0x10
+    else:  # 3.1.1: no properties, and the option bits above QoS are reserved (MQTT-3.8.3-4)
+        body, options = struct.pack("!H", packet_id), 0
+    for topic_filter, qos in filters:
+        body += _str(topic_filter) + bytes([(qos & 0x03) | options])
     return _packet((SUBSCRIBE << 4) | 0x02, body)
 
 
@@ -121,6 +122,14 @@ def encode_pubacks(packet_ids: list[int]) -> bytes:
     return b"".join([pack(0x40, 2, pid) for pid in packet_ids])
 
 
+def encode_pubrec(packet_id: int) -> bytes:
+    return _PUBACK.pack(PUBREC << 4, 2, packet_id)
+
+
+def encode_pubcomp(packet_id: int) -> bytes:
+    return _PUBACK.pack(PUBCOMP << 4, 2, packet_id)
+
+
 class Publish(NamedTuple):
     """An incoming PUBLISH. Immutable; a named tuple because one is built per
     message and that costs half of a frozen dataclass (ingest benchmark)."""
@@ -134,6 +143,18 @@ class Publish(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Oversized:
+    """A PUBLISH larger than the client's Maximum Packet Size: its header and the
+    first payload bytes; the rest was skipped, never held in memory."""
+
+    topic: bytes
+    qos: int
+    packet_id: int
+    size: int  # the packet's Remaining Length
+    head: bytes  # up to OVERSIZED_HEAD bytes of its payload
+
+
+@dataclass(frozen=True, slots=True)
 class Control:
     """Any packet other than PUBLISH: type and raw body."""
 
@@ -142,32 +163,29 @@ class Control:
     body: bytes
 
 
-def _varint_at(buf: bytes, pos: int, end: int) -> tuple[int, int] | None:
-    """Decode a variable byte integer at pos; None if more bytes are needed."""
-    value, shift = 0, 0
-    for i in range(4):
-        if pos + i >= end:
-            return None
-        byte = buf[pos + i]
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos + i + 1
-        shift += 7
-    raise MalformedPacketError("variable byte integer longer than 4 bytes")
+Packet = Publish | Oversized | Control
+_CONTROL_IN = frozenset((CONNACK, SUBACK, PINGRESP, DISCONNECT, PUBACK, PUBREL))
 
 
 class Decoder:
     """Incremental decoder: ``feed(bytes)`` returns the complete packets so far."""
 
-    def __init__(self, max_packet: int = MAX_PACKET) -> None:
+    def __init__(self, max_packet: int = MAX_PACKET, version: int = MQTT_5) -> None:
         self._buf = b""
+        self._skip = 0  # bytes of an oversized PUBLISH still to discard
         self.max_packet = max_packet
+        self.version = version
 
-    def feed(self, data: bytes) -> list[Publish | Control]:
+    def feed(self, data: bytes) -> list[Packet]:
+        if self._skip:
+            n = min(self._skip, len(data))
+            self._skip -= n
+            data = data[n:]
         buf = self._buf + data if self._buf else data
         end, pos = len(buf), 0
-        out: list[Publish | Control] = []
+        out: list[Packet] = []
         append, max_packet = out.append, self.max_packet
+        props = self.version == MQTT_5
         while pos + 2 <= end:
             first = buf[pos]
             length = buf[pos + 1]
@@ -179,13 +197,20 @@ class Decoder:
                     break
                 length, start = got
             if length > max_packet:
-                raise MalformedPacketError(f"packet of {length} bytes exceeds limit {max_packet}")
+                got_big = self._skip_oversized(first, buf, start, end, length)
+                if got_big is None:
+                    break  # its header is not all here yet
+                big, pos = got_big
+                append(big)
+                if self._skip:
+                    break
+                continue
             stop = start + length
             if stop > end:
                 break
             if first >> 4 == PUBLISH:
-                append(_publish(first, buf, start, stop))
-            elif first >> 4 in (CONNACK, SUBACK, PINGRESP, DISCONNECT, PUBACK):
+                append(_publish(first, buf, start, stop, props))
+            elif first >> 4 in _CONTROL_IN:
                 append(Control(first >> 4, first & 0x0F, buf[start:stop]))
             else:
                 raise MalformedPacketError(f"unexpected packet type {first >> 4} from broker")
@@ -193,8 +218,65 @@ class Decoder:
         self._buf = buf[pos:] if pos < end else b""
         return out
 
+    def _skip_oversized(
+        self, first: int, buf: bytes, start: int, end: int, length: int
+    ) -> tuple[Oversized, int] | None:
+        """An oversized PUBLISH's header, its body skipped: (header, position after
+        what was consumed), or None until the header has arrived."""
+        if first >> 4 != PUBLISH:
+            raise MalformedPacketError(f"packet of {length} bytes exceeds limit {self.max_packet}")
+        big = self._oversized(first, buf, start, min(end, start + length), length)
+        if big is None:
+            return None
+        stop = start + length
+        if stop > end:
+            self._skip = stop - end
+            return big, end
+        return big, stop
 
-def _publish(first: int, buf: bytes, start: int, stop: int) -> Publish:
+    def _oversized(
+        self, first: int, buf: bytes, start: int, avail: int, length: int
+    ) -> Oversized | None:
+        """The header of an oversized PUBLISH, or None until enough of it has arrived."""
+        qos = (first >> 1) & 0x03
+        if qos == 3:
+            raise MalformedPacketError("PUBLISH with QoS 3")
+        if start + 2 > avail:
+            return None
+        pos = start + 2 + ((buf[start] << 8) | buf[start + 1])
+        if qos:
+            pos += 2
+        complete = avail == start + length
+        if self.version == MQTT_5:
+            got = _varint_at(buf, pos, avail) if pos < avail else None
+            if got is None:
+                _header_can_fit(avail - start, complete)
+                return None
+            plen, pos = got
+            pos += plen
+        if pos > avail or avail < min(start + length, pos + OVERSIZED_HEAD):
+            _header_can_fit(avail - start, complete)  # wait for the header and the payload's head
+            return None
+        topic_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
+        pid = (buf[topic_end] << 8) | buf[topic_end + 1] if qos else 0
+        if qos and pid == 0:
+            raise MalformedPacketError("PUBLISH with packet id 0")
+        head = bytes(buf[pos : min(avail, pos + OVERSIZED_HEAD)])
+        return Oversized(bytes(buf[start + 2 : topic_end]), qos, pid, length, head)
+
+
+def _header_can_fit(have: int, complete: bool) -> None:
+    """Raise when waiting for more bytes of an oversized PUBLISH's header is pointless."""
+    if complete:
+        raise MalformedPacketError("PUBLISH header overruns the packet")
+    if have > _OVERSIZED_HEADER_MAX:
+        raise MalformedPacketError(
+            f"oversized PUBLISH whose header exceeds {_OVERSIZED_HEADER_MAX} bytes"
+        )
+
+
+def _publish(first: int, buf: bytes, start: int, stop: int, props: bool = True) -> Publish:
+    """A PUBLISH; ``props`` False for 3.1.1, which has no property block."""
     qos = (first >> 1) & 0x03
     if qos == 3:
         raise MalformedPacketError("PUBLISH with QoS 3")
@@ -210,7 +292,9 @@ def _publish(first: int, buf: bytes, start: int, stop: int) -> Publish:
         if pid == 0:
             raise MalformedPacketError("PUBLISH with packet id 0")
         pos += 2
-    if pos < stop and buf[pos] < 0x80:  # property length in one byte: the common case
+    if not props:
+        pass
+    elif pos < stop and buf[pos] < 0x80:  # property length in one byte: the common case
         pos += 1 + buf[pos]
     else:
         got = _varint_at(buf, pos, stop)
@@ -223,18 +307,13 @@ def _publish(first: int, buf: bytes, start: int, stop: int) -> Publish:
     return Publish(topic, buf[pos:stop], qos, pid, bool(first & 0x08), bool(first & 0x01))
 
 
-def parse_connack(body: bytes) -> tuple[bool, int]:
-    """Return (session_present, reason_code)."""
-    if len(body) < 2:
-        raise MalformedPacketError("CONNACK too short")
-    return bool(body[0] & 0x01), body[1]
-
-
-def parse_suback(body: bytes) -> tuple[int, list[int]]:
+def parse_suback(body: bytes, version: int = MQTT_5) -> tuple[int, list[int]]:
     """Return (packet_id, reason codes); codes >= 0x80 are refusals."""
     if len(body) < 3:
         raise MalformedPacketError("SUBACK too short")
     pid = (body[0] << 8) | body[1]
+    if version != MQTT_5:
+        return pid, list(body[2:])
     got = _varint_at(body, 2, len(body))
     if got is None:
         raise MalformedPacketError("SUBACK properties truncated")
@@ -242,5 +321,8 @@ def parse_suback(body: bytes) -> tuple[int, list[int]]:
     return pid, list(body[pos + plen :])
 
 
-def disconnect_reason(body: bytes) -> int:
-    return body[0] if body else 0
+def packet_id(body: bytes) -> int:
+    """The packet identifier that starts a PUBREL (and PUBACK) body."""
+    if len(body) < 2:
+        raise MalformedPacketError("packet too short for a packet identifier")
+    return (body[0] << 8) | body[1]

@@ -21,10 +21,29 @@ class DeadLetter:
     detail: str
 
 
+STORED, DUPLICATE, CONFLICT = "stored", "duplicate", "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write made of its readings. ``fates`` is None when every one was stored
+    (the common case); else one fate per reading, in order: STORED; DUPLICATE (that
+    series and millisecond already hold the same value: a redelivery, kept once) or
+    CONFLICT (they hold another value: dead-lettered in the same transaction).
+    ``moved``: (index, ts) of readings without a payload time stored at the next free
+    millisecond of their series instead of their own."""
+
+    fates: tuple[str, ...] | None = None
+    moved: tuple[tuple[int, float], ...] = ()
+    journal_seq: int | None = None  # the evaluation journal's row of the stored readings
+
+
+ALL_STORED = WriteResult()
+
+
 class Store(Protocol):
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> int | None:
-        """Make readings and dead letters durable; when this returns they survive kill -9.
-        Returns the evaluation journal's seq of these readings, if the store keeps one."""
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
+        """Make readings and dead letters durable; when this returns they survive kill -9."""
 
     def read_range(self, key: SeriesKey, start: float, end: float) -> list[tuple[float, float]]:
         """(ts, value) pairs of one series with start <= ts < end, oldest first."""

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS {schema}.eval_cursor (
 )
 """
 Position = tuple[int, int]  # (journal seq, readings of that row already evaluated)
+Row = tuple[int, int, float]  # series id, ts in epoch milliseconds, value
 SeriesNames = dict[int, tuple[str, str, str, str | None]]  # series id -> site, asset, metric, unit
 
 
@@ -46,33 +47,36 @@ class JournalCursor:
     at: Position = (0, 0)
 
 
-def encode(series_ids: Sequence[int], readings: Sequence[Reading]) -> bytes:
-    """Three packed columns: series ids (int64), timestamps, values (float64)."""
-    ts = array("d", [r.ts for r in readings])
-    values = array("d", [r.value for r in readings])
-    return array("q", series_ids).tobytes() + ts.tobytes() + values.tobytes()
+def encode(rows: Sequence[Row], readings: Sequence[Reading]) -> bytes:
+    """Four packed columns: series ids (int64), times as stored, values (float64), flags
+    (received, backlog); ``rows`` are the stored (series id, ms, value) of ``readings``."""
+    ids = array("q", [row[0] for row in rows])
+    ts = array("d", [row[1] / 1000 for row in rows])
+    values = array("d", [row[2] for row in rows])
+    flags = array("b", [r.received | r.backlog << 1 for r in readings])
+    return ids.tobytes() + ts.tobytes() + values.tobytes() + flags.tobytes()
 
 
 def decode(blob: bytes, names: SeriesNames) -> list[Reading]:
     """The readings of one row; those of a series id ``names`` lacks are left out."""
-    n = len(blob) // 24
-    ids, ts, values = array("q"), array("d"), array("d")
+    n = len(blob) // 25
+    ids, ts, values, flags = array("q"), array("d"), array("d"), array("b")
     ids.frombytes(blob[: 8 * n])
     ts.frombytes(blob[8 * n : 16 * n])
     values.frombytes(blob[16 * n : 24 * n])
+    flags.frombytes(blob[24 * n : 25 * n])
     out = []
-    for sid, t, v in zip(ids, ts, values, strict=True):
+    for sid, t, v, f in zip(ids, ts, values, flags, strict=True):
         name = names.get(sid)
         if name is not None:
-            out.append(Reading(name[0], name[1], name[2], t, v, name[3]))
+            site, asset, metric, unit = name
+            out.append(Reading(site, asset, metric, t, v, unit, bool(f & 1), bool(f & 2)))
     return out
 
 
-def append(conn: sqlite3.Connection, series_ids: Sequence[int], readings: Sequence[Reading]) -> int:
-    """Journal one transaction's readings (inside it); drop rows the rules are past."""
-    cur = conn.execute(
-        "INSERT INTO eval_journal (readings) VALUES (?)", (encode(series_ids, readings),)
-    )
+def append(conn: sqlite3.Connection, rows: Sequence[Row], readings: Sequence[Reading]) -> int:
+    """Journal one transaction's stored readings (inside it); drop rows the rules are past."""
+    cur = conn.execute("INSERT INTO eval_journal (readings) VALUES (?)", (encode(rows, readings),))
     conn.execute(
         "DELETE FROM eval_journal WHERE seq < (SELECT seq FROM state.eval_cursor WHERE id = 1)"
     )

@@ -2,7 +2,8 @@
 
 Schema: ``series`` (id <-> site/asset/metric/unit) and ``readings`` keyed by
 ``(series_id, ts_ms)`` WITHOUT ROWID, so a range read of one series is one
-index seek and duplicates (an MQTT redelivery) collapse on the key. When
+index seek; what a taken key makes of a reading (duplicate, conflict, the next free
+millisecond) is sensors/store/insert.py. When
 forwarding to InfluxDB is on, each write also appends to ``forward_queue``
 in the same transaction (store-and-forward); with rules, to the evaluation
 journal (``journal.py``). Dead letters live in the state
@@ -14,14 +15,17 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from gatewatch.core.reading import Reading, SeriesKey
 from gatewatch.sensors.store import journal as eval_journal
-from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.store.base import STORED, DeadLetter, WriteResult
 from gatewatch.sensors.store.errors import roll_back
+from gatewatch.sensors.store.insert import KeyTakenError, insert_readings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -76,12 +80,14 @@ class SqliteStore:
         forward: bool = False,
         journal: bool = False,
         synchronous: str = "FULL",
+        clock: Callable[[], float] = time.time,  # received_at of a conflict's dead letter
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path, self.state_path = path, state_path
         self.retention_days = retention_days
         self.forward, self.journal = forward, journal
+        self.clock = clock
         self._conn = connect(path, state_path, synchronous=synchronous)
         if journal:
             self._conn.executescript(eval_journal.SCHEMA)
@@ -108,10 +114,15 @@ class SqliteStore:
             sid = self._ids[key] = int(row[0])
         return sid
 
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> int | None:
-        """Commit readings and dead letters; with ``journal`` on, returns the journal seq
-        of the readings (None when there were none)."""
-        seq = None
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
+        try:
+            return self._write(readings, dead, row_by_row=False)
+        except KeyTakenError:  # rolled back: again, judging each reading on its own
+            return self._write(readings, dead, row_by_row=True)
+
+    def _write(
+        self, readings: Sequence[Reading], dead: Sequence[DeadLetter], *, row_by_row: bool
+    ) -> WriteResult:
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -125,13 +136,18 @@ class SqliteStore:
                     )
                     for r in readings
                 ]
-                conn.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?)", rows)
+                rows, result, refused = insert_readings(
+                    conn, rows, readings, row_by_row, self.clock()
+                )
+                if refused:
+                    dead = [*dead, *refused]
                 if self.forward and rows:
                     conn.executemany(
                         "INSERT INTO forward_queue (series_id, ts, value) VALUES (?, ?, ?)", rows
                     )
-                if self.journal and rows:
-                    seq = eval_journal.append(conn, [row[0] for row in rows], readings)
+                if self.journal and rows:  # what the rules will see: the readings stored
+                    kept = readings if result.fates is None else stored(readings, result.fates)
+                    result = replace(result, journal_seq=eval_journal.append(conn, rows, kept))
                 if dead:
                     conn.executemany(
                         "INSERT INTO state.dead_letters"
@@ -139,10 +155,10 @@ class SqliteStore:
                         [(d.received_at, d.topic, d.payload, d.reason, d.detail) for d in dead],
                     )
                 conn.execute("COMMIT")
+                return result
             except BaseException:
                 self._abandon()
                 raise
-        return seq
 
     def _abandon(self) -> None:
         """After a failed write: roll back if SQLite has not already (it does on SQLITE_FULL
@@ -196,3 +212,7 @@ def connect_reader(path: Path, state_path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     conn.execute("ATTACH DATABASE ? AS state", (f"file:{state_path}?mode=ro",))
     return conn
+
+
+def stored(readings: Sequence[Reading], fates: Sequence[str]) -> list[Reading]:
+    return [r for r, fate in zip(readings, fates, strict=True) if fate == STORED]

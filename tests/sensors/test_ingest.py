@@ -15,8 +15,9 @@ from gatewatch.core.assets import parse_assets
 from gatewatch.core.reading import Reading
 from gatewatch.sensors.decode import PayloadDecoder
 from gatewatch.sensors.ingest import PAYLOAD_KEEP, Ingest
-from gatewatch.sensors.mqtt.client import MqttSettings, MqttSubscriber
-from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.mqtt.client import MqttSubscriber
+from gatewatch.sensors.mqtt.settings import MqttSettings
+from gatewatch.sensors.store.base import DeadLetter, WriteResult
 from gatewatch.sensors.store.sqlite import SqliteStore, count_dead_letters
 from gatewatch.sensors.topics import TopicPattern
 from gatewatch.sensors.writer import StoreWriter
@@ -35,9 +36,9 @@ class SlowStore(SqliteStore):
 
     delay = 0.0
 
-    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> None:
+    def write(self, readings: Sequence[Reading], dead: Sequence[DeadLetter]) -> WriteResult:
         time.sleep(self.delay)
-        super().write(readings, dead)
+        return super().write(readings, dead)
 
 
 async def run_ingest(

@@ -14,6 +14,9 @@ from prometheus_client import generate_latest
 def sources() -> MetricSources:
     stats = IngestStats(messages=7, readings_durable=9, messages_durable=6, pending=1)
     stats.dead_letters["bad_json"] += 2
+    stats.dead_letters["conflict"] += 1
+    stats.duplicates = 5
+    stats.backlog_readings = 11
     ingest: Any = SimpleNamespace(
         stats=stats,
         writer=SimpleNamespace(
@@ -39,6 +42,10 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m["gatewatch_mqtt_messages_received_total"] == 7
     assert m["gatewatch_readings_stored_total"] == 9
     assert m['gatewatch_dead_letters_total{reason="bad_json"}'] == 2
+    assert m['gatewatch_readings_total{fate="stored"}'] == 9
+    assert m['gatewatch_readings_total{fate="duplicate"}'] == 5
+    assert m['gatewatch_readings_total{fate="conflict"}'] == 1
+    assert m["gatewatch_readings_backlog_total"] == 11
     assert m['gatewatch_store_write_failures_total{reason="disk_full"}'] == 3
     assert m['gatewatch_store_write_failures_total{reason="locked"}'] == 1
     assert m['gatewatch_store_write_failures_total{reason="io_error"}'] == 0  # there from start

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from gatewatch.sensors.mqtt import codec
-from gatewatch.sensors.mqtt.client import Connection, MqttSettings, MqttSubscriber
+from gatewatch.sensors.mqtt.client import MqttSubscriber
+from gatewatch.sensors.mqtt.connection import Connection
+from gatewatch.sensors.mqtt.settings import MqttSettings
 from servers import Mosquitto, publish_many
 
 pytestmark = pytest.mark.slow

@@ -33,9 +33,9 @@ def save_cursor(tmp: Path, at: journal.Position) -> None:
 def test_readings_come_back_after_the_cursor_exactly(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db", journal=True)
     first = [r("a", 0), r("b", 1), r("a", 2)]
-    seq1 = store.write(first, [])
-    seq2 = store.write([r("c", 3)], [])
-    assert store.write([], []) is None  # nothing to evaluate, no row
+    seq1 = store.write(first, []).journal_seq
+    seq2 = store.write([r("c", 3)], []).journal_seq
+    assert store.write([], []).journal_seq is None  # nothing to evaluate, no row
     assert seq1 is not None and seq2 == seq1 + 1
     assert after_cursor(tmp_path) == [((seq1, 3), first), ((seq2, 1), [r("c", 3)])]
     save_cursor(tmp_path, (seq1, 2))  # the rules saw the first two of row 1
@@ -65,7 +65,7 @@ def test_a_new_readings_db_resets_a_cursor_into_the_old_journal(tmp_path: Path) 
 
 def test_without_rules_nothing_is_journalled(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db")
-    assert store.write([r("a", 0)], []) is None
+    assert store.write([r("a", 0)], []).journal_seq is None
     with closing(sqlite3.connect(tmp_path / "r.db")) as conn:
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "eval_journal" not in tables
@@ -90,7 +90,24 @@ def test_a_group_commit_gives_each_batch_its_end_position(tmp_path: Path) -> Non
 
 
 def test_a_damaged_row_gives_what_it_can() -> None:
-    blob = journal.encode([1, 2], [r("a", 0), r("b", 1)])
+    readings = [r("a", 0), r("b", 1)]
+    rows = [(sid, round(x.ts * 1000), x.value) for sid, x in zip((1, 2), readings, strict=True)]
+    blob = journal.encode(rows, readings)
     names: journal.SeriesNames = {1: ("hq", "a", "temp", "C")}  # series 2 unknown
     assert journal.decode(blob, names) == [r("a", 0)]
     assert journal.decode(blob + b"\0" * 5, names) == [r("a", 0)]  # a torn tail
+
+
+def test_only_what_was_stored_is_journalled_with_its_stored_time_and_marks(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "r.db", tmp_path / "s.db", journal=True)
+    store.write([r("a", 0)], [])
+    timed = Reading("hq", "a", "temp", T0 + 0.25, 99.0, "C")  # a conflict: not stored
+    late = Reading("hq", "b", "temp", T0, 1.0, "C", received=True, backlog=True)
+    seq = store.write([timed, r("a", 0), late], []).journal_seq  # r("a", 0): a duplicate
+    with closing(connect_reader(tmp_path / "r.db", tmp_path / "s.db")) as conn:
+        rows = dict(journal.unevaluated(conn))
+    (got,) = rows[(seq, 1)]
+    assert (got, got.received, got.backlog) == (late, True, True)
+    store.close()
