@@ -81,6 +81,7 @@ def bench_config(a: argparse.Namespace) -> Config:
         client_id=a.client_id,
         subscriptions=((bs.TOPIC_FILTER, a.qos),),
         receive_maximum=a.receive_maximum,
+        protocol=a.protocol,
     )
     return Config(
         source="<bench>",
@@ -207,6 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--idle", type=float, default=3.0)
     p.add_argument("--latency", action="store_true")
     p.add_argument("--receive-maximum", type=int, default=MqttSettings.receive_maximum)
+    p.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
     return p
 
 

@@ -54,6 +54,7 @@ class Connection(asyncio.Protocol):
         self._backlog: list[codec.Packet] = []
         self.receive_maximum = settings.receive_maximum
         self.unacked = 0  # QoS 1/2 publishes received and not yet acknowledged
+        self.peak_unacked = 0  # the most the broker ever had unacknowledged: its window, at most
         self._qos2: set[int] = set()  # QoS 2 packet ids to answer with PUBREC, not PUBACK
         self.violations = violations if violations is not None else Counter()
 
@@ -98,6 +99,7 @@ class Connection(asyncio.Protocol):
 
     def _inflight(self, qos: int, packet_id: int) -> None:
         self.unacked += 1
+        self.peak_unacked = max(self.peak_unacked, self.unacked)
         if self.unacked > self.receive_maximum:  # MQTT-3.3.4-9: the broker's to respect
             self.violations["receive_maximum_exceeded"] += 1
         if qos == 2:  # we subscribe with QoS <= 1: the broker should have downgraded it

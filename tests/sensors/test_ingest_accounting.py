@@ -44,6 +44,8 @@ class RecordingConnection:
         self.paused = False
         self.alive = True
         self.session_present = resumed
+        # a wide broker window: batches form by batch_max and time, as the test wants
+        self.unacked, self.peak_unacked = 0, 4096
 
     def ack(self, packet_ids: list[int]) -> None:
         self.acked.extend(packet_ids)

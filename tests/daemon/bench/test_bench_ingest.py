@@ -52,7 +52,8 @@ def test_small_bench_stores_exactly_what_was_published(
     assert set(report) == TOP_KEYS
     assert [row["qos"] for row in report["runs"]] == [0, 1]
     for row in report["runs"]:
-        assert set(row) == {"qos", "limit", "gatewatch", "paho", "latency"}
+        extra = {"mqtt311", "window1"} if row["qos"] else set()
+        assert set(row) == {"qos", "limit", "gatewatch", "paho", "latency"} | extra
         assert set(row["limit"]) == RATE_KEYS | {"received"}
         assert set(row["gatewatch"]) == GATEWATCH_KEYS
         assert set(row["latency"]) == LATENCY_KEYS
@@ -66,11 +67,15 @@ def test_small_bench_stores_exactly_what_was_published(
     assert q1["latency"]["lost"] == 0
     assert q1["latency"]["stored"] == q1["latency"]["published"]
     assert q1["limit"]["received"] == 4000
+    assert set(q1["mqtt311"]) == GATEWATCH_KEYS
+    assert q1["mqtt311"]["stored"] == 4000 and q1["mqtt311"]["lost"] == 0
+    assert q1["window1"]["stored"] == q1["window1"]["published"] == 4000
     assert report["rss_run"]["series"] == 300
     assert report["rss_run"]["lost"] == 0
     assert report["rss_run"]["stored"] == 4000
     assert set(report["goals"]) == {
         "qos0_ratio", "qos0_p99_ms", "qos1_ratio", "qos1_p99_ms", "peak_rss_mib",
+        "qos1_mqtt311_ratio", "window1_readings_per_s",
     }  # fmt: skip
 
 
