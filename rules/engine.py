@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from gatewatch.core.assets import Asset, AssetRegistry
 from gatewatch.core.events import AlertEvent, EventKind, TicketPolicy
@@ -48,6 +48,7 @@ from gatewatch.rules.machine import (
     advance,
     next_due,
     quiet_step,
+    shift,
     step,
 )
 from gatewatch.rules.persist import decode, encode
@@ -59,6 +60,11 @@ YES: int = ALARM
 NO: int = CLEAR
 MAYBE: int = HOLD
 KeyedRow = tuple[int, float, float]  # series key, ts, value (see process_keyed)
+# A reading further back than this behind its series' latest is a clock step (an NTP
+# correction, a gateway that ran years ahead, a device clock reset), not a straggler:
+# the series starts over from it instead of dropping every reading until the old time
+# comes round again. Readings less far back are out of order and dropped (counted).
+CLOCK_STEP_S: Final = 300.0
 
 
 def make_judge(cond: Condition) -> Judge:
@@ -152,12 +158,16 @@ class Engine:
         self.default_site = default_site
         self.stats: dict[str, int] = {
             "readings": 0,
-            "out_of_order": 0,
+            "out_of_order": 0,  # readings older than their series' latest, dropped
+            "clock_steps": 0,  # series that started over after a step back (CLOCK_STEP_S)
             "events": 0,
             "muted": 0,
             "ticks": 0,  # ticks run (a replay skips those that provably do nothing)
         }
         self._mutes: tuple[Mute, ...] = ()
+        # the latest step back: (series, its latest time before, the reading's time)
+        self.last_step: tuple[str, float, float] | None = None
+        self._latest_now = -math.inf  # the latest ``now`` of process and tick
         self._install(rules)
 
     def set_silences(self, mutes: Iterable[Mute]) -> None:
@@ -245,6 +255,8 @@ class Engine:
     ) -> list[AlertEvent]:
         """Evaluate readings in order, each at its own timestamp (clamped to ``now``)."""
         out: list[AlertEvent] = []
+        if now is not None:
+            self._watch_now(now)
         series, n = self._series, 0
         for r in readings:
             n += 1
@@ -296,8 +308,10 @@ class Engine:
         series' value for threshold and state rules, stays out of the history, and rate
         rules hold their state on it (MAYBE): a backlog is no rate-of-change spike."""
         if t < s.last_ts:
-            self.stats["out_of_order"] += 1
-            return
+            if s.last_ts - t < CLOCK_STEP_S:
+                self.stats["out_of_order"] += 1
+                return
+            self._clock_step(s, t)
         if self._sites.advance(s.site, t) and self._site_alerts and s.site in self._site_alerts:
             self._site_back(s.site, t, out)
         s.prev, s.value, s.last_ts = s.value, value, t  # Series.push, inlined
@@ -318,6 +332,62 @@ class Engine:
                 else not quiet_step(b.rule, st, verdict, t)
             ):
                 self._apply(b, step(b.rule, st, verdict, t), out)
+
+    def _clock_step(self, s: Series, t: float) -> None:
+        """A step back: the series' history (which would give a negative time span) is
+        dropped and the reading becomes its latest; the alert states are kept. The site's
+        clock goes back with it, so its silence is timed from now on, not from the old
+        time."""
+        self.stats["clock_steps"] += 1
+        self.last_step = (f"{s.site}/{s.asset_id}/{s.metric}", s.last_ts, t)
+        s.ts.clear()
+        s.vals.clear()
+        s.last_ts = -math.inf
+        if self._sites.times.get(s.site, -math.inf) > t:
+            self._sites.update({s.site: t})
+
+    def _watch_now(self, now: float) -> None:
+        """``now`` (the gateway's clock) went back ``CLOCK_STEP_S`` or more: every time the
+        engine holds moves back with it (alert timers, series, site clocks, composite
+        members), so ``for``, ``clear_for``, reminders and stale checks keep their length
+        instead of waiting for the old time to come round. Forward jumps are not steps:
+        a replay skips ticks, and a suspended gateway's time did pass."""
+        latest = self._latest_now
+        if now >= latest:
+            self._latest_now = now
+        elif latest - now >= CLOCK_STEP_S:
+            self._shift(now - latest)
+            self._latest_now = now
+            self.stats["clock_steps"] += 1
+            self.last_step = ("gateway clock", latest, now)
+
+    def clock_stepped(self, delta: float) -> None:
+        """The clock of ``now`` stepped by ``delta`` seconds, either way: the caller knows
+        (the daemon compares the wall clock with one NTP never steps). Everything the
+        engine timed moves with it, as for a step back seen in ``now`` (not counted twice)."""
+        before = self._latest_now
+        self._shift(delta)
+        self._latest_now = before + delta
+        self.stats["clock_steps"] += 1
+        self.last_step = ("gateway clock", before, before + delta)
+
+    def _shift(self, delta: float) -> None:
+        bindings: dict[int, Binding] = {}
+        for s in self._series.values():
+            s.shift(delta)
+            bindings.update((id(b), b) for b in s.bindings)
+        for group in (self._groups, self._timed, self._held):
+            bindings.update((id(b), b) for b in group.values())
+        for b in bindings.values():
+            shift(b.state, delta)
+        self._sites.update({site: t + delta for site, t in self._sites.times.items()})
+        for key, log in self._logs.items():
+            self._logs[key] = [(t + delta, incident) for t, incident in log]
+        for key, members in self._members.items():
+            self._members[key] = {ref: (on, at + delta) for ref, (on, at) in members.items()}
+        if self._origin is not None:
+            self._origin += delta
+        self._timed_next = self._stale_next = -math.inf
 
     def _counted(self, n: int) -> None:
         """After a batch of ``n`` readings: the count, and the origin once a site spoke."""
@@ -513,6 +583,7 @@ class Engine:
         """Advance timers to ``now``: pending ``for``, clearing, reminders, stale, windows."""
         if self._origin is None:
             self._origin = now
+        self._watch_now(now)
         self.stats["ticks"] += 1
         out: list[AlertEvent] = []
         self._tick_stale(now, out)
@@ -688,6 +759,9 @@ class Engine:
         instances were restored."""
         self._origin = state.origin
         self._sites.update(state.sites)
+        # a saved reading time is one the clock reached (readings are clamped to now): a
+        # first now far behind it means the clock stepped back while the daemon was down
+        self._latest_now = max(self._latest_now, max(state.sites.values(), default=-math.inf))
         bindings: dict[str, Binding] = {}
         for saved in state.series:
             s = self._series_for(saved.site, saved.asset, saved.metric)

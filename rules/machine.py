@@ -57,6 +57,17 @@ def step(
     return advance(rule, st, t)
 
 
+def shift(st: AlertState, delta: float) -> None:
+    """Move every time of ``st`` by ``delta`` seconds (the clock that timed them stepped):
+    a pending ``for``, a ``clear_for`` and the next reminder keep what is left of them."""
+    st.since += delta
+    st.firing_since += delta
+    if st.clear_since is not None:
+        st.clear_since += delta
+    st.last_alarm += delta
+    st.next_update += delta
+
+
 def quiet_step(rule: Rule, st: AlertState, verdict: int, t: float) -> bool:
     """``step`` for an active (pending or firing) alert when nothing can happen: True
     if ``step`` would change nothing but ``last_alarm`` (set here); False: call ``step``.

@@ -62,6 +62,11 @@ class Series:
         if len(self.ts) > TRIM_AT:
             self.trim(t)
 
+    def shift(self, delta: float) -> None:
+        """The clock of this series' times stepped by ``delta`` seconds: move them all."""
+        self.last_ts += delta
+        self.ts = [t + delta for t in self.ts]
+
     def trim(self, t: float) -> None:
         """Drop history older than ``keep`` (keeping one reading before it as a baseline).
 

@@ -24,6 +24,7 @@ from gatewatch.sensors.mqtt.codec import Oversized, Publish
 from gatewatch.sensors.mqtt.connection import Connection
 from gatewatch.sensors.ratelimit import RateLimiter
 from gatewatch.sensors.store.base import DeadLetter
+from gatewatch.sensors.store.journal import JournalCursor
 from gatewatch.sensors.writer import Batch, StoreWriter
 
 log = structlog.get_logger("gatewatch.ingest")
@@ -55,6 +56,7 @@ class Ingest:
         batch_delay: float = 0.005,
         max_pending: int = 20_000,
         listeners: Sequence[ReadingsListener] = (),  # each durable batch, in commit order
+        cursor: JournalCursor | None = None,  # moved to each batch before its listeners
         clock: Callable[[], float] = time.time,
         log_interval: float = 60.0,
     ) -> None:
@@ -65,6 +67,7 @@ class Ingest:
         self.clock = clock
         self.stats = IngestStats()
         self.listeners = tuple(listeners)
+        self.cursor = cursor
         self._limiter = RateLimiter(log_interval)
         self._arrival = ArrivalOrder()
         self._window = BacklogWindow()
@@ -203,6 +206,8 @@ class Ingest:
             self.stats.readings_durable += len(batch.readings)
             if batch.duplicates or batch.conflicts:
                 self._not_stored(batch)
+            if self.cursor is not None and batch.position is not None:
+                self.cursor.at = batch.position
             for listener in self.listeners:
                 try:
                     listener(batch.readings, batch.durable_at)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +28,7 @@ from gatewatch.sensors.store.base import (
     Store,
     WriteResult,
 )
+from gatewatch.sensors.store.errors import StoreError, describe
 
 log = structlog.get_logger("gatewatch.writer")
 
@@ -42,6 +44,7 @@ class Batch:
     # once durable: ``readings`` holds only those stored; the others were these
     duplicates: int = 0
     conflicts: int = 0
+    position: tuple[int, int] | None = None  # in the evaluation journal, once durable
 
     def __len__(self) -> int:
         return self.messages
@@ -64,6 +67,8 @@ class StoreWriter:
         self.retry_min, self.retry_max = retry_min, retry_max
         self.clock = clock
         self.failures = 0
+        self.failure_reasons: Counter[str] = Counter()  # failed attempts by StoreError.reason
+        self.last_error: StoreError | None = None  # the last failure; None after a commit
         self.commits = 0
         self._q: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -113,10 +118,7 @@ class StoreWriter:
                 result = self.store.write(readings, dead)
                 break
             except Exception as exc:
-                self.failures += 1
-                log.error(
-                    "store_write_failed", error=str(exc), readings=len(readings), retry_in=delay
-                )
+                self._failed(describe(exc), len(readings), delay)
                 if self._stopping.wait(delay):
                     log.error(
                         "store_write_abandoned_on_stop",
@@ -126,12 +128,31 @@ class StoreWriter:
                     return
                 delay = min(delay * 2, self.retry_max)
         self.commits += 1
+        self.last_error = None
         if result.fates is not None:
             apportion(group, result)
         now = self.clock()
+        offset = 0
         for b in group:
             b.durable_at = now
+            offset += len(b.readings)
+            b.position = None if result.journal_seq is None else (result.journal_seq, offset)
         self.on_durable(group)
+
+    def _failed(self, error: StoreError, readings: int, delay: float) -> None:
+        self.failure_reasons[error.reason] += 1
+        self.last_error = error
+        self.failures += 1  # last: a reader that sees the count sees the error
+        log.error(
+            "store_write_failed",
+            reason=error.reason,
+            error=error.message,
+            sqlite_error=error.code,
+            remedy=error.remedy,
+            readings=readings,
+            retry_in=delay,
+            note="nothing of this batch is acknowledged; retried",
+        )
 
 
 def apportion(group: list[Batch], result: WriteResult) -> None:

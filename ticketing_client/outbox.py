@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,14 +33,21 @@ log = structlog.get_logger("gatewatch.ticketing")
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection.
+
+    A failed COMMIT (disk full) rolls back too, so the connection never stays inside a
+    dead transaction, and the ROLLBACK is skipped when SQLite already rolled back (it
+    does on SQLITE_FULL): a second one would raise "no transaction is active" and hide
+    the real error, which is what the caller gets."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _policy_json(policy: TicketPolicy) -> str:

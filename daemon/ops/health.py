@@ -136,6 +136,10 @@ class WriterProgress(Protocol):
     commits: int
     failures: int
 
+    @property
+    def last_error(self) -> object | None:
+        """The last failed write (its str says what and how to fix); None after a commit."""
+
 
 class StoreHealth:
     """The store check, without contending with a busy writer.
@@ -166,7 +170,9 @@ class StoreHealth:
         if committed:
             return CheckResult("store", True, "writable")
         if failed:
+            error = self.writer.last_error
+            cause = f"; last: {error}" if error is not None else ""
             return CheckResult(
-                "store", False, f"{failed} failed store writes since the last commit"
+                "store", False, f"{failed} failed store writes since the last commit{cause}"
             )
         return store_check(self.paths, self.probe_timeout)

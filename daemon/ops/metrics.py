@@ -19,6 +19,7 @@ import structlog
 from gatewatch.daemon.ops.health import BrokerLink, HealthReport
 from gatewatch.sensors.ingest import Ingest
 from gatewatch.sensors.mapping.apply import FATES
+from gatewatch.sensors.store.errors import REASONS
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -116,7 +117,15 @@ class PipelineCollector(Collector):
         yield _gauge("ingest_pending_messages", "messages waiting for the store", stats.pending)
         yield _counter("ingest_pauses", "times reading from the broker paused", stats.pauses)
         yield _counter("store_commits", "store transactions committed", writer.commits)
-        yield _counter("store_write_failures", "failed store write attempts", writer.failures)
+        failures = CounterMetricFamily(
+            "gatewatch_store_write_failures",
+            "failed store write attempts (retried), by reason: disk_full, io_error, read_only,"
+            " locked, corrupt, cannot_open, other",
+            labels=["reason"],
+        )
+        for reason in REASONS:  # every reason from the start, at zero
+            failures.add_metric([reason], writer.failure_reasons.get(reason, 0))
+        yield failures
 
     def _broker(self) -> Iterator[Metric]:
         link = self.src.link

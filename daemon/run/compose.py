@@ -48,6 +48,7 @@ from gatewatch.daemon.run.stage import Lifecycle
 from gatewatch.daemon.run.supervise import Supervisor
 from gatewatch.daemon.run.tickets_stage import TicketsStage
 from gatewatch.sensors.ingest import ReadingsListener
+from gatewatch.sensors.store.journal import JournalCursor
 from prometheus_client import CollectorRegistry
 
 if TYPE_CHECKING:
@@ -120,23 +121,25 @@ def build(
     tickets = TicketsStage(
         cfg, evidence=models.with_evidence, ack_observers=[metered.observe_ack], clock=clock
     )
+    cursor = JournalCursor()  # how far the rules got in the store's evaluation journal
     rules = RulesStage(
         cfg,
         tickets,
+        cursor=cursor,
         listeners=observers.events,
         eval_observers=[metered.evaluations.observe],
         clock=clock,
     )
     anomaly = AnomalyStage(cfg, models, rules.on_readings, clock=clock)
     store = StoreStage(cfg)
-    ingest = build_ingest(cfg, store.store, [anomaly.on_readings, *observers.readings])
+    ingest = build_ingest(cfg, store.store, [anomaly.on_readings, *observers.readings], cursor)
     stage_metrics.register(registry, metered, tickets, rules, clock)
     reloader = ConfigReloader(config_path, cfg, subscribers=[rules.reload])
     ops = Supervisor(
         cfg,
         ingest,
         registry=registry,
-        checks=[stage_metrics.outbox_check(cfg, clock)],
+        checks=[stage_metrics.outbox_check(cfg, clock), stage_metrics.events_check(rules)],
         pages={"/": _status_page(cfg, rules, clock)},
         reloads=reloader.stats,
         forward=_lag(store.forwarder),

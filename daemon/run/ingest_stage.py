@@ -27,6 +27,7 @@ from gatewatch.sensors.ingest import Ingest, ReadingsListener
 from gatewatch.sensors.mqtt.client import MqttSubscriber
 from gatewatch.sensors.store.base import Forwarder
 from gatewatch.sensors.store.forwarders import build_forwarder
+from gatewatch.sensors.store.journal import JournalCursor
 from gatewatch.sensors.store.sqlite import SqliteStore
 from gatewatch.sensors.writer import StoreWriter
 
@@ -45,6 +46,7 @@ class StoreStage:
             cfg.state_db,
             retention_days=cfg.store.retention_days,
             forward=cfg.forward is not None,
+            journal=bool(cfg.rules.paths),  # what the rules have not evaluated yet
             synchronous=cfg.store.synchronous,
         )
         self.forwarder: Forwarder | None = None
@@ -70,7 +72,12 @@ class StoreStage:
         self.store.close()
 
 
-def build_ingest(cfg: Config, store: SqliteStore, listeners: Sequence[ReadingsListener]) -> Ingest:
+def build_ingest(
+    cfg: Config,
+    store: SqliteStore,
+    listeners: Sequence[ReadingsListener],
+    cursor: JournalCursor | None = None,
+) -> Ingest:
     return Ingest(
         build_decoder(cfg),
         lambda on_durable: StoreWriter(store, on_durable),
@@ -78,6 +85,7 @@ def build_ingest(cfg: Config, store: SqliteStore, listeners: Sequence[ReadingsLi
         batch_delay=cfg.ingest.batch_delay,
         max_pending=cfg.ingest.max_pending,
         listeners=listeners,
+        cursor=cursor,
     )
 
 

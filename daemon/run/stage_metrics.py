@@ -141,6 +141,18 @@ class StageCollector(Collector):
         for kind, count in sorted(self.rules.event_counts.items()):
             events.add_metric([kind], count)
         yield events
+        clock = self.rules.clock_report.totals
+        yield CounterMetricFamily(
+            "gatewatch_out_of_order",
+            "readings the rules dropped: older than their series' latest by less than 5 min",
+            value=clock["out_of_order"],
+        )
+        yield CounterMetricFamily(
+            "gatewatch_clock_steps",
+            "clock steps of 5 min or more: a series' time going back (its rule history"
+            " started over) or the gateway clock either way (the rules' timers moved)",
+            value=clock["clock_steps"],
+        )
 
     def _deliveries(self) -> Iterator[Metric]:
         stats = self.worker()
@@ -248,6 +260,22 @@ def register(
     registry.register(StageCollector(state_db, tickets.backend, lambda: worker.stats, rules, clock))
     registry.register(instruments.evaluations)
     registry.register(instruments.acks)
+
+
+def events_check(rules: RulesStage) -> tuple[str, HealthCheck]:
+    """Fails while alert events wait in memory for an outbox commit that failed (state.db
+    on a full disk): the broker and the store may be fine, the tickets are not."""
+
+    def check() -> CheckResult:
+        runtime = rules.runtime
+        waiting = len(runtime.unsent) if runtime is not None else 0
+        if not waiting:
+            return CheckResult("events", True, "every alert event is in the outbox")
+        error = runtime.outbox_error if runtime is not None else None
+        detail = f"{waiting} alert events wait for a failed outbox commit: {error}"
+        return CheckResult("events", False, detail)
+
+    return ("events", check)
 
 
 def outbox_check(cfg: Config, clock: Callable[[], float] = time.time) -> tuple[str, HealthCheck]:

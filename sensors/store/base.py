@@ -35,6 +35,7 @@ class WriteResult:
 
     fates: tuple[str, ...] | None = None
     moved: tuple[tuple[int, float], ...] = ()
+    journal_seq: int | None = None  # the evaluation journal's row of the stored readings
 
 
 ALL_STORED = WriteResult()

@@ -11,11 +11,13 @@ the queue; they stay there for inspection and can be requeued with SQL (README).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from gatewatch.sensors.store.errors import transaction
 
 PARKED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS forward_parked (
@@ -91,14 +93,14 @@ class ForwardQueue:
         with them (``head`` reads in seq order) and new rows get a higher seq, so
         the range holds exactly these rows and ones already parked.
         """
-        with _transaction(self._conn):
+        with transaction(self._conn):
             self._conn.execute(
                 "DELETE FROM forward_queue WHERE seq BETWEEN ? AND ?", (rows[0].seq, rows[-1].seq)
             )
 
     def park(self, rows: Sequence[QueuedRow], reason: str, now: float) -> None:
         """Move rows the server will never accept to forward_parked, with the reason."""
-        with _transaction(self._conn):
+        with transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO forward_parked VALUES (?, ?, ?, ?, ?, ?)",
                 [(r.seq, r.series_id, r.ts_ms, r.value, now, reason) for r in rows],
@@ -128,14 +130,3 @@ def queue_figures(path: Path) -> QueueFigures:
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
     return row.fetchone() is not None
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -5,21 +5,26 @@ Schema: ``series`` (id <-> site/asset/metric/unit) and ``readings`` keyed by
 index seek; what a taken key makes of a reading (duplicate, conflict, the next free
 millisecond) is sensors/store/insert.py. When
 forwarding to InfluxDB is on, each write also appends to ``forward_queue``
-in the same transaction (store-and-forward). Dead letters live in the state
+in the same transaction (store-and-forward); with rules, to the evaluation
+journal (``journal.py``). Dead letters live in the state
 database, attached as ``state`` so a batch commits both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from gatewatch.core.reading import Reading, SeriesKey
-from gatewatch.sensors.store.base import DeadLetter, WriteResult
+from gatewatch.sensors.store import journal as eval_journal
+from gatewatch.sensors.store.base import STORED, DeadLetter, WriteResult
+from gatewatch.sensors.store.errors import roll_back
 from gatewatch.sensors.store.insert import KeyTakenError, insert_readings
 
 SCHEMA = """
@@ -73,6 +78,7 @@ class SqliteStore:
         *,
         retention_days: float = 400.0,
         forward: bool = False,
+        journal: bool = False,
         synchronous: str = "FULL",
         clock: Callable[[], float] = time.time,  # received_at of a conflict's dead letter
     ) -> None:
@@ -80,9 +86,12 @@ class SqliteStore:
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         self.path, self.state_path = path, state_path
         self.retention_days = retention_days
-        self.forward = forward
+        self.forward, self.journal = forward, journal
         self.clock = clock
         self._conn = connect(path, state_path, synchronous=synchronous)
+        if journal:
+            self._conn.executescript(eval_journal.SCHEMA)
+            eval_journal.reconcile(self._conn)
         self._lock = threading.Lock()
         self._ids: dict[tuple[str, str, str], int] = {}
         self._load_ids()
@@ -136,6 +145,9 @@ class SqliteStore:
                     conn.executemany(
                         "INSERT INTO forward_queue (series_id, ts, value) VALUES (?, ?, ?)", rows
                     )
+                if self.journal and rows:  # what the rules will see: the readings stored
+                    kept = readings if result.fates is None else stored(readings, result.fates)
+                    result = replace(result, journal_seq=eval_journal.append(conn, rows, kept))
                 if dead:
                     conn.executemany(
                         "INSERT INTO state.dead_letters"
@@ -145,9 +157,19 @@ class SqliteStore:
                 conn.execute("COMMIT")
                 return result
             except BaseException:
-                conn.execute("ROLLBACK")
-                self._load_ids()  # forget series ids of the rolled-back transaction
+                self._abandon()
                 raise
+
+    def _abandon(self) -> None:
+        """After a failed write: roll back if SQLite has not already (it does on SQLITE_FULL
+        and some I/O errors, and a second ROLLBACK would raise and hide the real error), and
+        forget every series id cached since the last commit: an id handed out inside the
+        rolled-back transaction must not label the next readings (they would be stored
+        under an id that no series row has, and the next new series would inherit them)."""
+        self._ids = {}  # first: even if what follows fails, no stale id is used again
+        roll_back(self._conn)
+        with contextlib.suppress(sqlite3.Error):  # else ids are looked up one by one
+            self._load_ids()
 
     def prune(self, now: float) -> int:
         """Drop readings older than the retention and the oldest dead letters."""
@@ -190,3 +212,7 @@ def connect_reader(path: Path, state_path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     conn.execute("ATTACH DATABASE ? AS state", (f"file:{state_path}?mode=ro",))
     return conn
+
+
+def stored(readings: Sequence[Reading], fates: Sequence[str]) -> list[Reading]:
+    return [r for r, fate in zip(readings, fates, strict=True) if fate == STORED]

@@ -13,6 +13,7 @@ from typing import Any
 
 from gatewatch.daemon.ops.health import BrokerLink, CheckResult, HealthReport
 from gatewatch.daemon.ops.metrics import MetricSources, build_registry
+from gatewatch.daemon.run.clock_report import ClockReport
 from gatewatch.daemon.run.stage_metrics import StageCollector, ack_histogram
 from gatewatch.sensors.ingest import IngestStats
 from gatewatch.sensors.store.base import ForwardLag
@@ -30,7 +31,8 @@ def dashboard() -> dict[str, Any]:
 def exposed() -> set[str]:
     stats = IngestStats()
     stats.dead_letters["bad_json"] += 1
-    writer, decoder = SimpleNamespace(commits=0, failures=0), SimpleNamespace(fates=Counter())
+    writer = SimpleNamespace(commits=0, failures=0, failure_reasons={})
+    decoder = SimpleNamespace(fates=Counter())
     ingest: Any = SimpleNamespace(stats=stats, writer=writer, decoder=decoder)
     report = HealthReport((CheckResult("store", True, ""),))
     src = MetricSources(ingest, BrokerLink(), lambda: report)
@@ -46,7 +48,9 @@ def stage_metrics() -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "state.db"
         connect_state(db).close()
-        alerting: Any = SimpleNamespace(alert_counts={"firing": 1}, event_counts={"fired": 1})
+        alerting: Any = SimpleNamespace(
+            alert_counts={"firing": 1}, event_counts={"fired": 1}, clock_report=ClockReport()
+        )
         stats = WorkerStats(by_kind={"create": 1}, escalations_by_rule={"r": 1})
         registry = CollectorRegistry()
         registry.register(StageCollector(db, "local", lambda: stats, alerting))

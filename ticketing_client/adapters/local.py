@@ -12,6 +12,7 @@ from gatewatch.core.events import Attachment
 from gatewatch.ticketing_client.actions import TicketAction
 from gatewatch.ticketing_client.adapters.options import AdapterContext, Desk, Options
 from gatewatch.ticketing_client.errors import RejectedError
+from gatewatch.ticketing_client.outbox import transaction
 
 
 class LocalAdapter:
@@ -31,18 +32,12 @@ class LocalAdapter:
 
     def _write(self, sql: str, args: tuple[object, ...], *more: Write) -> int:
         """One transaction: ``sql`` and then ``more`` (which get its new row id)."""
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self.conn.execute(sql, args)
-                row = int(cur.lastrowid or 0)
-                for extra in more:
-                    extra(self.conn, row)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-            return row if sql.startswith("INSERT") else cur.rowcount
+        with self.lock, transaction(self.conn):
+            cur = self.conn.execute(sql, args)
+            row = int(cur.lastrowid or 0)
+            for extra in more:
+                extra(self.conn, row)
+        return row if sql.startswith("INSERT") else cur.rowcount
 
     def _note(self, ticket_id: str, kind: str, text: str) -> None:
         self._write(

@@ -73,7 +73,7 @@ def test_store_health_trusts_commits_and_probes_only_when_idle(tmp_path: Path) -
     db = tmp_path / "readings.db"
     with closing(sqlite3.connect(db)) as conn:
         conn.execute("CREATE TABLE t (x)")
-    writer = SimpleNamespace(commits=0, failures=0)
+    writer = SimpleNamespace(commits=0, failures=0, last_error=None)
     health = StoreHealth(writer, [db], probe_timeout=0.05)
     with closing(sqlite3.connect(db, isolation_level=None)) as other:
         other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
@@ -85,6 +85,9 @@ def test_store_health_trusts_commits_and_probes_only_when_idle(tmp_path: Path) -
     assert health.check() == CheckResult(
         "store", False, "3 failed store writes since the last commit"
     )
+    writer.last_error = "database or disk is full (SQLITE_FULL): free space"
+    detail = health.check().detail
+    assert detail.endswith("; last: database or disk is full (SQLITE_FULL): free space")
     writer.commits = 2
     assert health.check().ok
     assert health.check().ok  # idle again, probe passes

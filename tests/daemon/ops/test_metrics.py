@@ -19,7 +19,7 @@ def sources() -> MetricSources:
     stats.duplicates = 5
     stats.backlog_readings = 11
     decoder = SimpleNamespace(fates=Counter({"mapped": 8, "rejected": 1}))
-    writer = SimpleNamespace(commits=3, failures=4)
+    writer = SimpleNamespace(commits=3, failures=4, failure_reasons={"disk_full": 3, "locked": 1})
     ingest: Any = SimpleNamespace(stats=stats, writer=writer, decoder=decoder)
     report = HealthReport((CheckResult("broker", False, "down"), CheckResult("store", True, "")))
     return MetricSources(ingest, BrokerLink(), lambda: report, ReloadStats(2, 1))
@@ -44,7 +44,9 @@ def test_collector_reads_the_pipeline_at_scrape_time() -> None:
     assert m['gatewatch_readings_total{fate="duplicate"}'] == 5
     assert m['gatewatch_readings_total{fate="conflict"}'] == 1
     assert m["gatewatch_readings_backlog_total"] == 11
-    assert m["gatewatch_store_write_failures_total"] == 4
+    assert m['gatewatch_store_write_failures_total{reason="disk_full"}'] == 3
+    assert m['gatewatch_store_write_failures_total{reason="locked"}'] == 1
+    assert m['gatewatch_store_write_failures_total{reason="io_error"}'] == 0  # there from start
     assert m['gatewatch_mapped_fields_total{fate="mapped"}'] == 8
     assert m['gatewatch_mapped_fields_total{fate="rejected"}'] == 1
     assert m['gatewatch_mapped_fields_total{fate="unmapped"}'] == 0

@@ -71,6 +71,7 @@ def test_healthz_names_the_store_while_it_cannot_take_writes(gateway: Gateway) -
             "broker": {"ok": True, "detail": "connected"},
             "store": {"ok": True, "detail": "writable"},
             "outbox": {"ok": True, "detail": "0 pending"},
+            "events": {"ok": True, "detail": "every alert event is in the outbox"},
         },
     }
     with write_lock_held(gateway.workdir / "state" / "readings.db"):
