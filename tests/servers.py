@@ -75,6 +75,7 @@ def publish_many(
     client_id: str = "test-publisher",
     timeout: float = 120.0,
     username: str | None = None,
+    password: str | None = None,
 ) -> int:
     """Publish and wait for every PUBACK; reconnect and resend on broker loss.
 
@@ -89,7 +90,7 @@ def publish_many(
             c.max_inflight_messages_set(500)
             c.max_queued_messages_set(0)
             if username is not None:
-                c.username_pw_set(username)
+                c.username_pw_set(username, password)
             try:
                 c.connect("127.0.0.1", port)
             except OSError:

@@ -23,6 +23,9 @@ from gatewatch.sensors.mqtt.connection import Connection
 from gatewatch.sensors.mqtt.settings import MqttSettings
 from servers import Mosquitto, publish_many
 from servers_amqtt import USER, Amqtt
+from servers_ejabberd import PASSWORD as EJ_PASSWORD
+from servers_ejabberd import USER as EJ_USER
+from servers_ejabberd import Ejabberd
 
 pytestmark = pytest.mark.slow
 
@@ -35,24 +38,32 @@ class Broker:
     restart: Callable[[], None]
     persists: bool  # sessions survive a broker restart
     username: str | None = None
+    password: str | None = None
 
     def publish(self, messages: list[tuple[str, bytes]], qos: int = 1) -> None:
-        publish_many(self.port, messages, qos=qos, username=self.username)
+        publish_many(self.port, messages, qos=qos, username=self.username, password=self.password)
 
 
-@pytest.fixture(params=["mosquitto-5", "mosquitto-3.1.1", "amqtt-auto"])
+@pytest.fixture(params=["mosquitto-5", "mosquitto-3.1.1", "amqtt-auto", "ejabberd-auto"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     kind: str = request.param
-    server: Mosquitto | Amqtt
+    protocol = kind.split("-", 1)[1]
+    server: Mosquitto | Amqtt | Ejabberd
     if kind.startswith("mosquitto"):
         (tmp_path / "m").mkdir()
         server = Mosquitto(tmp_path / "m").start()  # type: ignore[assignment]
-    else:
+        b = Broker(kind, protocol, server.port, server.restart, True)
+    elif kind.startswith("amqtt"):
         server = Amqtt(tmp_path).start()
-    protocol = kind.split("-", 1)[1]
-    mosq = kind.startswith("mosquitto")
-    yield Broker(kind, protocol, server.port, server.restart, mosq, None if mosq else USER)
-    server.stop()
+        b = Broker(kind, protocol, server.port, server.restart, False, USER)
+    else:
+        server = Ejabberd().start()
+        b = Broker(kind, protocol, server.port, server.restart, False, EJ_USER, EJ_PASSWORD)
+    yield b
+    if isinstance(server, Ejabberd):
+        server.remove()
+    else:
+        server.stop()
 
 
 class Sink:
@@ -82,6 +93,7 @@ def settings(b: Broker, client_id: str = "gw-interop", **kw: object) -> MqttSett
         "port": b.port, "client_id": client_id, "protocol": b.protocol,
         "subscriptions": (("t/#", 1),), "backoff_min": 0.05, "backoff_max": 0.5,
         "username": b.username,
+        "password": b.password.encode() if b.password else None,
     }  # fmt: skip
     base.update(kw)
     return MqttSettings(**base)  # type: ignore[arg-type]
