@@ -66,12 +66,10 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_received = time.monotonic()
         try:
-            packets = self.decoder.feed(data)
-        except codec.MalformedPacketError as exc:
+            self._dispatch(self.decoder.feed(data))
+        except codec.MalformedPacketError as exc:  # framing, or a control packet's body
             log.error("mqtt_malformed_frame", error=str(exc))
             self.abort(MqttError(f"malformed frame from broker: {exc}"))
-            return
-        self._dispatch(packets)
 
     def _dispatch(self, packets: list[codec.Packet]) -> None:
         on_publish = self.sink.on_publish

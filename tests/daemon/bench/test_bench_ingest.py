@@ -70,6 +70,7 @@ def test_small_bench_stores_exactly_what_was_published(
     assert set(q1["mqtt311"]) == GATEWATCH_KEYS
     assert q1["mqtt311"]["stored"] == 4000 and q1["mqtt311"]["lost"] == 0
     assert q1["window1"]["stored"] == q1["window1"]["published"] == 4000
+    assert q1["window1"]["paced_lost"] == 0 and q1["window1"]["ack_p99_ms"] is not None
     assert report["rss_run"]["series"] == 300
     assert report["rss_run"]["lost"] == 0
     assert report["rss_run"]["stored"] == 4000
@@ -82,7 +83,7 @@ def test_small_bench_stores_exactly_what_was_published(
         assert run["gatewatch"]["stored"] == 4000 and run["gatewatch"]["dead_letters"] == 0
     assert set(report["goals"]) == {
         "qos0_ratio", "qos0_p99_ms", "qos1_ratio", "qos1_p99_ms", "peak_rss_mib",
-        "qos1_mqtt311_ratio", "window1_readings_per_s",
+        "qos1_mqtt311_ratio", "window1_readings_per_s", "window1_ack_p99_ms",
     }  # fmt: skip
 
 

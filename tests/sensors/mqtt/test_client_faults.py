@@ -17,6 +17,9 @@ from gatewatch.sensors.mqtt import codec
 from gatewatch.sensors.mqtt.client import MqttSubscriber
 from gatewatch.sensors.mqtt.connection import Connection
 from gatewatch.sensors.mqtt.settings import MqttSettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from mqtt_broker_double import BrokerDouble, Peer, publish
 
 
@@ -323,3 +326,84 @@ def test_refused_subscription_is_an_error_not_a_silent_idle_link() -> None:
 
     asyncio.run(body())
     assert "refused the subscription to ['t/#']" in errors[0]
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(min_size=1, max_size=40),  # noise
+            st.builds(  # well-formed publishes with odd topics, ids and payloads
+                publish,
+                st.binary(max_size=8),
+                st.binary(max_size=16),
+                st.integers(0, 2),
+                st.integers(1, 65535),
+            ),
+            st.sampled_from(
+                # PUBREL, PUBREL without its id, DISCONNECT 0x8E, PINGRESP, PUBACK,
+                # a second CONNACK, a short one
+                [
+                    b"\x62\x02\x00\x07",
+                    b"\x62\x00",
+                    b"\xe0\x01\x8e",
+                    b"\xd0\x00",
+                    b"\x40\x02\x00\x01",
+                    b"\x20\x03\x00\x00\x00",
+                    b"\x20\x00",
+                ]
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_fuzzed_packets_from_the_broker_never_kill_the_client(chunks: list[bytes]) -> None:
+    """Whatever the broker sends after SUBACK (noise, odd publishes, control packets out
+    of place), the client either handles it or drops that connection; the next
+    connection still delivers, and the run task never ends by an exception."""
+
+    async def fuzz(peer: Peer) -> None:
+        await peer.accept()
+        await peer.send(b"".join(chunks))
+        await asyncio.sleep(0.05)
+        peer.writer.close()
+
+    async def sane(peer: Peer) -> None:
+        await peer.accept()
+        await peer.send(publish(b"t/ok", b"sentinel", qos=1, pid=1))
+
+    async def body() -> tuple[Sink, bool]:
+        async with BrokerDouble(fuzz, sane) as broker:
+            sink = Sink()
+            sub = MqttSubscriber(settings(broker.port, backoff_min=0.01, backoff_max=0.05), sink)
+            task = asyncio.create_task(sub.run())
+            try:
+                await until(lambda: any(p.payload == b"sentinel" for p in sink.got), 10)
+            finally:
+                sub.stop()
+                await asyncio.wait_for(task, 10)
+            return sink, task.exception() is None
+
+    sink, clean = asyncio.run(body())
+    assert clean
+    assert sink.got[-1].payload == b"sentinel"
+
+
+def test_a_control_packet_with_a_bad_body_is_a_malformed_frame() -> None:
+    """A PUBREL without its packet id: dropped as malformed by our handler (logged,
+    reconnect), not by asyncio's 'protocol.data_received() call failed'."""
+
+    async def bad_pubrel(peer: Peer) -> None:
+        await peer.accept()
+        await peer.send(b"\x62\x00")
+
+    async def body() -> MqttSubscriber:
+        async with BrokerDouble(bad_pubrel) as broker:
+            sub = MqttSubscriber(settings(broker.port), Sink())
+            await run_until(sub, lambda: sub.connects >= 2)
+            return sub
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(body())
+    frames = [e for e in logs if e["event"] == "mqtt_malformed_frame"]
+    assert frames and "packet identifier" in frames[0]["error"]
