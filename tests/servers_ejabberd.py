@@ -72,6 +72,14 @@ class Ejabberd:
                     self.stop()
                     raise RuntimeError(f"ejabberd did not start:\n{tail}") from None
 
+    def pids(self) -> list[int]:
+        """The beam process(es) of this node."""
+        got = subprocess.run(
+            ["pgrep", "-f", f"gwtest{self.port}@localhost"], capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        return [int(p) for p in got.stdout.split()]
+
     def stop(self) -> None:
         """beam runs under su, outside our process group: find it by its node name."""
         if self.proc is None:

@@ -10,7 +10,10 @@ Maximum Packet Size. 0 readings lost on each.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ class Broker:
     persists: bool  # sessions survive a broker restart
     username: str | None = None
     password: str | None = None
+    pids: Callable[[], list[int]] = list  # the broker's processes, to freeze it (half-open)
 
     def publish(self, messages: list[tuple[str, bytes]], qos: int = 1) -> None:
         publish_many(self.port, messages, qos=qos, username=self.username, password=self.password)
@@ -51,19 +55,24 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     server: Mosquitto | Amqtt | Ejabberd
     if kind.startswith("mosquitto"):
         (tmp_path / "m").mkdir()
-        server = Mosquitto(tmp_path / "m").start()  # type: ignore[assignment]
-        b = Broker(kind, protocol, server.port, server.restart, True)
+        mosq = Mosquitto(tmp_path / "m").start()
+        server = mosq  # type: ignore[assignment]
+        b = Broker(kind, protocol, mosq.port, mosq.restart, True, pids=lambda: _pid(mosq.proc))
     elif kind.startswith("amqtt"):
-        server = Amqtt(tmp_path).start()
-        b = Broker(kind, protocol, server.port, server.restart, False, USER)
+        amq = server = Amqtt(tmp_path).start()
+        b = Broker(kind, protocol, amq.port, amq.restart, False, USER, pids=lambda: _pid(amq.proc))
     else:
-        server = Ejabberd().start()
-        b = Broker(kind, protocol, server.port, server.restart, False, EJ_USER, EJ_PASSWORD)
+        ej = server = Ejabberd().start()
+        b = Broker(kind, protocol, ej.port, ej.restart, False, EJ_USER, EJ_PASSWORD, pids=ej.pids)
     yield b
     if isinstance(server, Ejabberd):
         server.remove()
     else:
         server.stop()
+
+
+def _pid(proc: subprocess.Popen[bytes] | None) -> list[int]:
+    return [proc.pid] if proc is not None else []
 
 
 class Sink:
@@ -152,6 +161,33 @@ def test_broker_restart_mid_stream_loses_nothing(broker: Broker) -> None:
 
     asyncio.run(session(settings(broker), sink, body))
     assert payloads(sink) == {p for _, p in first + second}
+
+
+def test_half_open_broker_is_left_and_rejoined(broker: Broker) -> None:
+    """The broker process frozen (SIGSTOP): its sockets stay open but nothing answers.
+    The client must leave after 1.5 x keepalive instead of staying 'connected' for
+    ever, and come back when the broker does, losing nothing published meanwhile."""
+    sink = Sink()
+
+    async def body(sub: MqttSubscriber) -> None:
+        pids = broker.pids()
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            await until(lambda: not sub.subscribed, timeout=15)
+            left_after = time.monotonic() - t0
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        assert left_after < 2 * 2 + 1, left_after  # keepalive 2 s: 1.5 x plus slack
+        await until(lambda: sub.subscribed, timeout=30)
+        await asyncio.to_thread(broker.publish, [("t/after", b"thawed")])
+        await until(lambda: b"thawed" in payloads(sink))
+
+    asyncio.run(session(settings(broker, keepalive=2), sink, body))
+    assert b"thawed" in payloads(sink)
 
 
 def test_takeover_by_a_second_gateway_backs_off(broker: Broker) -> None:
