@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
+EXIT_DAMAGED = 1  # a database is damaged: the same code as an invalid configuration
 
 
 def register(subparsers: Any) -> None:
@@ -38,5 +39,19 @@ def _run(path: Path) -> int:
 
     cfg = load_config(path)
     setup_logging(cfg.log_level, cfg.log_format)
+    if _damaged([cfg.store.path, cfg.state_db]):
+        return EXIT_DAMAGED
     asyncio.run(serve(cfg, path))
     return EXIT_OK
+
+
+def _damaged(paths: list[Path]) -> bool:
+    """Log each damaged database (file, what is wrong, the remedy); True if any."""
+    import structlog
+    from gatewatch.daemon.run.preflight import check_databases
+
+    damage = check_databases(paths)
+    log = structlog.get_logger("gatewatch.run")
+    for d in damage:
+        log.error("store_damaged", file=str(d.path), problem=d.problem, remedy=d.remedy)
+    return bool(damage)
