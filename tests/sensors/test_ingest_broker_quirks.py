@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 from gatewatch.core.assets import parse_assets
@@ -20,11 +21,38 @@ from gatewatch.sensors.mqtt.settings import MqttSettings
 from gatewatch.sensors.store.sqlite import SqliteStore
 from gatewatch.sensors.topics import TopicPattern
 from gatewatch.sensors.writer import StoreWriter
-from mqtt_broker_double import BrokerDouble, Peer, publish
+from mqtt_broker_double import BrokerDouble, Peer, Script, publish
 
 ASSETS = parse_assets(
     "assets:\n  srv:\n    class: server_room\n    metrics:\n      temp: {unit: C}\n", "assets.yaml"
 )
+
+
+async def ingest_behind(
+    script: Script, store: SqliteStore, acked: list[int], want: int, **ingest_kw: float
+) -> tuple[Ingest, float]:
+    """The real Ingest and store behind a scripted broker, until ``want`` PUBACKs:
+    (the ingest, seconds it took)."""
+    decoder = PayloadDecoder([TopicPattern.parse("b/{site}/{asset}/{metric}")], ASSETS)
+    ingest = Ingest(decoder, lambda cb: StoreWriter(store, cb), **ingest_kw)  # type: ignore[arg-type]
+    async with BrokerDouble(script) as broker:
+        settings = MqttSettings(
+            port=broker.port, client_id="gw-quirks", subscriptions=(("b/#", 1),),
+            max_packet_bytes=65_536,
+        )  # fmt: skip
+        sub = MqttSubscriber(settings, ingest)
+        ingest.start()
+        task = asyncio.create_task(sub.run())
+        t0 = time.monotonic()
+        async with asyncio.timeout(15):
+            while len(acked) < want:
+                await asyncio.sleep(0.005)
+        took = time.monotonic() - t0
+        await ingest.drain()
+        sub.stop()
+        await task
+        ingest.stop()
+    return ingest, took
 
 
 def test_oversized_message_is_dead_lettered_acknowledged_and_ingest_goes_on(
@@ -45,27 +73,7 @@ def test_oversized_message_is_dead_lettered_acknowledged_and_ingest_goes_on(
 
     store = SqliteStore(tmp_path / "r.db", tmp_path / "state.db")
 
-    async def body() -> Ingest:
-        decoder = PayloadDecoder([TopicPattern.parse("b/{site}/{asset}/{metric}")], ASSETS)
-        ingest = Ingest(decoder, lambda cb: StoreWriter(store, cb))
-        async with BrokerDouble(script) as broker:
-            settings = MqttSettings(
-                port=broker.port, client_id="gw-big", subscriptions=(("b/#", 1),),
-                max_packet_bytes=65_536,
-            )  # fmt: skip
-            sub = MqttSubscriber(settings, ingest)
-            ingest.start()
-            task = asyncio.create_task(sub.run())
-            async with asyncio.timeout(15):
-                while len(acked) < 3:
-                    await asyncio.sleep(0.01)
-            await ingest.drain()
-            sub.stop()
-            await task
-            ingest.stop()
-        return ingest
-
-    ingest = asyncio.run(body())
+    ingest, _ = asyncio.run(ingest_behind(script, store, acked, 3))
     store.close()
     assert acked == [1, 2, 3]
     assert ingest.stats.dead_letters == {"too_large": 1}
@@ -97,28 +105,7 @@ def test_window_one_broker_is_acknowledged_without_waiting_for_batch_delay(
 
     store = SqliteStore(tmp_path / "r.db", tmp_path / "state.db")
 
-    async def body() -> float:
-        decoder = PayloadDecoder([TopicPattern.parse("b/{site}/{asset}/{metric}")], ASSETS)
-        ingest = Ingest(decoder, lambda cb: StoreWriter(store, cb), batch_delay=10.0)
-        async with BrokerDouble(one_at_a_time) as broker:
-            settings = MqttSettings(
-                port=broker.port, client_id="gw-w1", subscriptions=(("b/#", 1),)
-            )
-            sub = MqttSubscriber(settings, ingest)
-            ingest.start()
-            task = asyncio.create_task(sub.run())
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            async with asyncio.timeout(8):
-                while len(acked) < 20:
-                    await asyncio.sleep(0.005)
-            took = loop.time() - t0
-            sub.stop()
-            await task
-            ingest.stop()
-        return took
-
-    took = asyncio.run(body())
+    _, took = asyncio.run(ingest_behind(one_at_a_time, store, acked, 20, batch_delay=10.0))
     store.close()
     assert acked == list(range(1, 21))
     assert took < 5.0, took  # one batch_delay would be 10 s, twenty 200 s

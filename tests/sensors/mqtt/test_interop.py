@@ -270,7 +270,8 @@ def test_amqtt_is_reached_by_auto_fallback(tmp_path: Path) -> None:
 
 def test_mosquitto_refuses_311_reserved_bits_we_do_not_send(tmp_path: Path) -> None:
     """mosquitto closes a 3.1.1 connection whose SUBSCRIBE sets reserved option bits
-    (MQTT-3.8.3-4): a 3.1.1 subscription that works proves we do not."""
+    (MQTT-3.8.3-4; checked by hand with a raw socket: options 0x11 got the connection
+    closed, 0x01 a SUBACK): a 3.1.1 subscription that works proves we do not."""
     (tmp_path / "m").mkdir()
     server = Mosquitto(tmp_path / "m").start()
     b = Broker("mosquitto-3.1.1", "3.1.1", server.port, server.restart, True)
@@ -285,8 +286,6 @@ def test_mosquitto_refuses_311_reserved_bits_we_do_not_send(tmp_path: Path) -> N
         asyncio.run(session(settings(b), sink, body))
     finally:
         server.stop()
-    out = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True, check=False)
-    assert "mosquitto version" in out.stdout + out.stderr
 
 
 def test_retained_message_is_not_replayed_at_every_reconnect_on_mqtt5(tmp_path: Path) -> None:
